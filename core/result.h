@@ -48,20 +48,25 @@ template <typename T> tl::unexpected<Error> with_context(const Result<T>& r, con
 
 } // namespace dm
 
+#define DM_CONCAT_INNER_(a, b) a##b
+#define DM_CONCAT_(a, b) DM_CONCAT_INNER_(a, b)
+
 // Evaluates a Result expression; on error returns it from the enclosing function.
-#define DM_TRY(expr)                                                                           \
+#define DM_TRY(expr) DM_TRY_IMPL_(expr, DM_CONCAT_(dm_try_result_, __COUNTER__))
+#define DM_TRY_IMPL_(expr, var)                                                                \
   do {                                                                                         \
-    auto dm_try_result_ = (expr);                                                              \
-    if (!dm_try_result_) {                                                                     \
-      return tl::unexpected<::dm::Error>(std::move(dm_try_result_.error()));                   \
+    auto&& var = (expr);                                                                       \
+    if (!var) {                                                                                \
+      return tl::unexpected<::dm::Error>(var.error());                                         \
     }                                                                                          \
   } while (false)
 
 // Like DM_TRY, but prefixes the error message with ctx.
-#define DM_TRY_CTX(expr, ctx)                                                                  \
+#define DM_TRY_CTX(expr, ctx) DM_TRY_CTX_IMPL_(expr, ctx, DM_CONCAT_(dm_try_result_, __COUNTER__))
+#define DM_TRY_CTX_IMPL_(expr, ctx, var)                                                       \
   do {                                                                                         \
-    auto dm_try_result_ = (expr);                                                              \
-    if (!dm_try_result_) {                                                                     \
-      return tl::unexpected<::dm::Error>(dm_try_result_.error().with_context(ctx));            \
+    auto&& var = (expr);                                                                       \
+    if (!var) {                                                                                \
+      return tl::unexpected<::dm::Error>(var.error().with_context(ctx));                       \
     }                                                                                          \
   } while (false)
