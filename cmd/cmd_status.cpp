@@ -1,0 +1,68 @@
+// status, ip: small read-only queries of the driver. They never write the store.
+#include "cmd/commands.h"
+#include "core/parallel.h"
+
+#include <fmt/format.h>
+#include <ostream>
+
+namespace dm {
+
+Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
+  CLI::App app{"Get the status of a machine.\n\nUsage: dmachine status [OPTIONS] [arg...]",
+               "dmachine status"};
+  std::vector<std::string> names;
+  std::string format;
+  app.add_option("-f,--format", format, "Output format: \"json\" for a JSON object");
+  app.add_option("names", names, "Machine name");
+  if (auto early = parse_command_line(app, std::move(args), context.out)) {
+    return *early;
+  }
+  auto name = one_name_or_default(context, names);
+  DM_TRY(name);
+  auto machine = load_machine(context, *name);
+  DM_TRY(machine);
+  auto state = machine->driver->state();
+  DM_TRY(state);
+  if (format == "json") {
+    nlohmann::json doc = {{"Name", *name}, {"State", std::string(to_string(*state))}};
+    context.out << doc.dump(4) << "\n";
+  } else if (!format.empty()) {
+    return fail(ErrorKind::usage, "status --format takes \"json\"");
+  } else {
+    context.out << to_string(*state) << "\n";
+  }
+  return 0;
+}
+
+Result<int> cmd_ip(CommandContext& context, std::vector<std::string> args) {
+  CLI::App app{"Get the IP address of one or more machines.\n\nUsage: dmachine ip [arg...]",
+               "dmachine ip"};
+  std::vector<std::string> names;
+  app.add_option("names", names, "Machine names");
+  if (auto early = parse_command_line(app, std::move(args), context.out)) {
+    return *early;
+  }
+  auto targets = names_or_default(context, names);
+  DM_TRY(targets);
+  std::vector<Result<std::string>> ips(targets->size(), fail("not queried"));
+  parallel_for(targets->size(), 8, [&](size_t i) {
+    auto machine = load_machine(context, (*targets)[i]);
+    if (!machine) {
+      ips[i] = fail(machine.error());
+      return;
+    }
+    ips[i] = machine->driver->ip();
+  });
+  int exit_code = 0;
+  for (const auto& ip : ips) {
+    if (ip) {
+      context.out << *ip << "\n";
+    } else {
+      context.err << ip.error().message << "\n";
+      exit_code = 1;
+    }
+  }
+  return exit_code;
+}
+
+} // namespace dm

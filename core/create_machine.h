@@ -1,0 +1,44 @@
+#pragma once
+// The create workflow: store entry, key, driver create, SSH with host-key
+// pinning, engine provisioning. Transactional: on any failure (or Ctrl-C) what
+// was made is removed again unless the caller asked to keep it.
+#include "core/driver.h"
+#include "core/http_client.h"
+#include "core/machine_store.h"
+#include "core/progress.h"
+
+#include <functional>
+
+namespace dm {
+
+enum class ProvisionEngine { yes, no };
+enum class KeepOnFailure { no, yes };
+
+struct CreateRequest {
+  std::string name;
+  std::string driver_name;
+  DriverOptions driver_options;
+  EngineOptions engine;
+  std::vector<std::string> tls_sans;
+  ProvisionEngine provision = ProvisionEngine::yes;
+  KeepOnFailure keep_on_failure = KeepOnFailure::no;
+};
+
+// Writes a new key pair at the path (private) and path + ".pub".
+using KeyGenerator = std::function<Result<void>(const std::filesystem::path&, const std::string&)>;
+
+// Installs and configures the engine on a reachable machine (core/engine_setup.h).
+using EngineSetup = std::function<Result<void>(RemoteShell&, MachineRecord&, Progress&)>;
+
+struct CreateDeps {
+  const MachineStore& store;
+  Driver& driver;              // made from the driver table with an empty config
+  ShellFactory open_shell;     // waits until SSH answers (bounded)
+  KeyGenerator generate_key;
+  EngineSetup setup_engine;    // used when request.provision is yes
+  Progress& progress;
+};
+
+Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& request);
+
+} // namespace dm
