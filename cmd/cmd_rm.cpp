@@ -1,5 +1,6 @@
 // dmachine rm: frees each machine's infrastructure, then its store entry.
 #include "cmd/commands.h"
+#include "drivers/registry.h"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -8,7 +9,7 @@ namespace dm {
 
 namespace {
 
-Result<void> remove_one(CommandContext& context, const std::string& name, bool force) {
+Result<std::string> remove_one(CommandContext& context, const std::string& name, bool force) {
   if (!context.store.exists(name)) {
     return fail(ErrorKind::not_found, machine_not_found_message(name));
   }
@@ -17,6 +18,7 @@ Result<void> remove_one(CommandContext& context, const std::string& name, bool f
   if (!context.store.exists(name)) { // removed by another process while we waited
     return fail(ErrorKind::not_found, machine_not_found_message(name));
   }
+  std::string note;
   auto machine = load_machine(context, name);
   if (!machine) {
     if (!force) {
@@ -26,6 +28,8 @@ Result<void> remove_one(CommandContext& context, const std::string& name, bool f
     context.err << fmt::format("Warning: {}; removing the store entry only\n",
                                machine.error().message);
   } else {
+    const DriverEntry* entry = find_driver(machine->record.driver_name);
+    note = entry != nullptr ? entry->remove_note : "";
     auto removed = machine->driver->remove();
     if (!removed) {
       if (!force) {
@@ -37,7 +41,8 @@ Result<void> remove_one(CommandContext& context, const std::string& name, bool f
                                  removed.error().message);
     }
   }
-  return context.store.remove_machine_dir(name);
+  DM_TRY(context.store.remove_machine_dir(name));
+  return note;
 }
 
 } // namespace
@@ -84,6 +89,9 @@ Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args) {
       continue;
     }
     context.out << fmt::format("Successfully removed {}\n", name);
+    if (!removed->empty()) {
+      context.out << *removed << "\n";
+    }
   }
   return exit_code;
 }

@@ -80,6 +80,8 @@ struct DriverEntry {
   std::vector<DriverFlag> flags;
   // Builds a driver from its stored "Driver" JSON (empty object at create).
   std::unique_ptr<Driver> (*make)(const DriverContext& context, const nlohmann::json& config);
+  // Said by `rm` after a successful removal, when the driver leaves something behind on purpose.
+  std::string remove_note;
 };
 
 } // namespace dm

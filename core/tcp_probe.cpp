@@ -1,0 +1,106 @@
+#include "core/tcp_probe.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace dm {
+
+namespace {
+
+class Socket {
+public:
+  explicit Socket(int fd) : m_fd(fd) {}
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  ~Socket() {
+    if (m_fd >= 0) {
+      close(m_fd);
+    }
+  }
+  [[nodiscard]] int fd() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+} // namespace
+
+ProbeResult probe_tcp(const std::string& host, int port, int timeout_ms, ReadFirstLine read) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  std::string port_text = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &addresses);
+  if (rc != 0) {
+    return {ProbeOutcome::unreachable, "", gai_strerror(rc)};
+  }
+  ProbeResult result{ProbeOutcome::unreachable, "", "no address"};
+  for (addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
+    Socket socket_fd(
+        ::socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (socket_fd.fd() < 0) {
+      continue;
+    }
+    if (connect(socket_fd.fd(), address->ai_addr, address->ai_addrlen) != 0 &&
+        errno != EINPROGRESS) {
+      result = {errno == ECONNREFUSED ? ProbeOutcome::refused : ProbeOutcome::unreachable, "",
+                std::strerror(errno)};
+      continue;
+    }
+    pollfd pfd{socket_fd.fd(), POLLOUT, 0};
+    if (poll(&pfd, 1, remaining_ms(deadline)) <= 0) {
+      result = {ProbeOutcome::timed_out, "", "connect timed out"};
+      continue;
+    }
+    int so_error = 0;
+    socklen_t length = sizeof(so_error);
+    getsockopt(socket_fd.fd(), SOL_SOCKET, SO_ERROR, &so_error, &length);
+    if (so_error != 0) {
+      result = {so_error == ECONNREFUSED ? ProbeOutcome::refused : ProbeOutcome::unreachable, "",
+                std::strerror(so_error)};
+      continue;
+    }
+    if (read == ReadFirstLine::no) {
+      result = {ProbeOutcome::answered, "", ""};
+      break;
+    }
+    std::string line;
+    char buffer[256];
+    while (line.find('\n') == std::string::npos && line.size() < 1024) {
+      pfd = {socket_fd.fd(), POLLIN, 0};
+      if (poll(&pfd, 1, remaining_ms(deadline)) <= 0) {
+        break;
+      }
+      ssize_t got = ::read(socket_fd.fd(), buffer, sizeof(buffer));
+      if (got <= 0) {
+        break;
+      }
+      line.append(buffer, static_cast<size_t>(got));
+    }
+    if (line.empty()) {
+      result = {ProbeOutcome::timed_out, "", "connected, but the server sent nothing"};
+      continue;
+    }
+    line = line.substr(0, line.find_first_of("\r\n"));
+    result = {ProbeOutcome::answered, line, ""};
+    break;
+  }
+  freeaddrinfo(addresses);
+  return result;
+}
+
+} // namespace dm
