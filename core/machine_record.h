@@ -61,6 +61,8 @@ struct MachineRecord {
 // Parses a config.json document; errors say which key is wrong.
 Result<MachineRecord> parse_machine_record(const std::string& text);
 nlohmann::json to_json(const MachineRecord& record);
+// The same document with docker-machine's key order (for inspect and templates).
+nlohmann::ordered_json to_ordered_json(const MachineRecord& record);
 // The JSON text as written to disk (4-space indent, like docker-machine).
 std::string render_machine_record(const MachineRecord& record);
 
