@@ -1,0 +1,72 @@
+#include "cmd/machine_status.h"
+
+#include "drivers/registry.h"
+
+#include <fmt/format.h>
+
+namespace dm {
+
+std::string engine_url(const std::string& ip, int port) {
+  if (ip.find(':') != std::string::npos) {
+    return fmt::format("tcp://[{}]:{}", ip, port);
+  }
+  return fmt::format("tcp://{}:{}", ip, port);
+}
+
+LsRow timeout_row(const StoreEntry& entry) {
+  LsRow row;
+  row.name = entry.name;
+  row.active = "-";
+  row.state = "Timeout";
+  row.docker_version = "Unknown";
+  if (entry.record) {
+    row.driver_name = entry.record->driver_name;
+  }
+  return row;
+}
+
+LsRow status_row(CommandContext& context, const StoreEntry& entry, const std::string& docker_host,
+                 int /*timeout_seconds*/) {
+  auto started = std::chrono::steady_clock::now();
+  LsRow row = timeout_row(entry);
+  if (!entry.record) {
+    row.state = "Error";
+    row.error = entry.record.error().message;
+    return row;
+  }
+  const MachineRecord& record = *entry.record;
+  for (const auto& label : record.engine.labels) {
+    row.labels.push_back(label);
+  }
+  const DriverEntry* driver_entry = find_driver(record.driver_name);
+  if (driver_entry == nullptr) {
+    row.state = "Error";
+    row.error = fmt::format("driver \"{}\" is not available", record.driver_name);
+    return row;
+  }
+  auto driver = driver_entry->make(make_driver_context(context, entry.name), record.driver);
+  auto state = driver->state();
+  if (!state) {
+    row.state = "Error";
+    row.error = state.error().message;
+    return row;
+  }
+  row.state = std::string(to_string(*state));
+  if (*state == MachineState::running) {
+    auto ip = driver->ip();
+    if (ip) {
+      row.url = engine_url(*ip, driver->engine_port());
+      if (!docker_host.empty() && docker_host == row.url) {
+        row.active = "*";
+      }
+    } else {
+      row.error = ip.error().message;
+    }
+  }
+  row.response_time_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - started)
+                                              .count());
+  return row;
+}
+
+} // namespace dm
