@@ -1,11 +1,14 @@
 #include "drivers/registry.h"
 
 #include "drivers/generic/generic_driver.h"
+#include "drivers/local/local_driver.h"
 
 namespace dm {
 
 const std::vector<DriverEntry>& driver_table() {
   static const std::vector<DriverEntry> table = {
+      {"local", "A Debian host on this computer (namespaces, systemd, sshd); needs root",
+       local_driver_flags(), make_local_driver, ""},
       {"generic", "An existing Linux server reached over SSH", generic_driver_flags(),
        make_generic_driver,
        "The server itself was left as it is: the generic driver only forgets it."},
