@@ -793,6 +793,9 @@ private:
     DM_TRY(write_leases(leases));
     if (leases.empty()) {
       DM_TRY_CTX(remove_bridge(), "remove bridge " + m_bridge);
+      for (const auto& dir : cgroup_dirs()) {
+        ::rmdir(dir.parent_path().c_str()); // the shared "dmachine" level; busy if still used
+      }
     }
     return {};
   }
@@ -984,11 +987,19 @@ private:
       outer += fmt::format("echo $$ > {}/cgroup.procs || echo \"launcher: cannot join {}\"\n",
                            q(leaf), leaf.string());
     }
+    // Once the host is started, the launcher leaves its subtree so that its own exit
+    // leaves nothing there.
+    std::string leave;
+    for (const auto& mount : mounts) {
+      leave += fmt::format("echo $$ > {}/cgroup.procs 2>/dev/null\n",
+                           q(fs::path(k_cgroup_root) / mount.dir));
+    }
     auto pid_file = local / "pid";
     outer += fmt::format(
         "ip netns exec {ns} unshare --mount --pid --uts --cgroup --fork --propagation private "
         "sh {inner} &\n"
         "U=$!\n"
+        "{leave}"
         "i=0\n"
         "while [ $i -lt 600 ]; do\n"
         "  C=$(cat /proc/$U/task/$U/children 2>/dev/null | cut -d' ' -f1)\n"
@@ -1004,7 +1015,7 @@ private:
         "echo 'launcher: systemd did not start within 30 s'\n"
         "exit 1\n",
         fmt::arg("ns", shell_quote(m_netns)), fmt::arg("inner", q(local / "inner.sh")),
-        fmt::arg("pid", q(pid_file)));
+        fmt::arg("pid", q(pid_file)), fmt::arg("leave", leave));
     return outer;
   }
 
@@ -1119,28 +1130,31 @@ private:
         stat[paren + 2] == 'X') {
       return false;
     }
-    auto cgroups = read_text(proc / "cgroup");
-    auto marker = "/dmachine/" + m_id;
-    auto at = cgroups.find(marker);
-    while (at != std::string::npos) {
-      auto end = at + marker.size();
-      if (end == cgroups.size() || cgroups[end] == '/' || cgroups[end] == '\n') {
-        return true;
-      }
-      at = cgroups.find(marker, end);
+    return in_subtree(read_text(proc / "cgroup"));
+  }
+
+  // True while pid is a live (non-zombie) process of this machine, whatever it runs now
+  // (at poweroff systemd execs systemd-shutdown).
+  bool is_ours_alive(pid_t pid) const {
+    auto proc = fs::path("/proc") / std::to_string(pid);
+    auto stat = read_text(proc / "stat");
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z' ||
+        stat[paren + 2] == 'X') {
+      return false;
     }
-    return false;
+    return in_subtree(read_text(proc / "cgroup"));
   }
 
   bool wait_gone(pid_t pid, int timeout_ms) const {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!is_our_systemd(pid)) {
+      if (!is_ours_alive(pid)) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
     }
-    return !is_our_systemd(pid);
+    return !is_ours_alive(pid);
   }
 
   static bool mounted_below(const fs::path& dir) {
@@ -1161,10 +1175,49 @@ private:
     if (fs::exists(fs::path("/run/netns") / m_netns)) {
       DM_TRY(run_ok({"ip", "netns", "del", m_netns}));
     }
+    // Processes of the host (zombies included) may take a moment to be reaped.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_kill_wait_ms);
+    while (any_process_in_subtree() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
+    }
     for (const auto& dir : cgroup_dirs()) {
       remove_cgroup_tree(dir);
     }
     return {};
+  }
+
+  bool in_subtree(const std::string& cgroups) const {
+    auto marker = "/dmachine/" + m_id;
+    auto at = cgroups.find(marker);
+    while (at != std::string::npos) {
+      auto end = at + marker.size();
+      if (end == cgroups.size() || cgroups[end] == '/' || cgroups[end] == '\n' ||
+          cgroups[end] == ' ') {
+        return true;
+      }
+      at = cgroups.find(marker, end);
+    }
+    return false;
+  }
+
+  bool any_process_in_subtree() const {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator("/proc", error)) {
+      auto name = entry.path().filename().string();
+      if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
+        continue;
+      }
+      if (!in_subtree(read_text(entry.path() / "cgroup"))) {
+        continue;
+      }
+      auto stat = read_text(entry.path() / "stat");
+      auto paren = stat.rfind(')');
+      if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') {
+        continue; // a zombie holds nothing; whoever adopted it reaps it
+      }
+      return true;
+    }
+    return false;
   }
 
   DriverContext m_context;
