@@ -9,11 +9,11 @@ CACHE=${CACHE:-/var/cache/dmachine/local}
 OPTS="local-subnet=10.213.250.0/24 local-bridge=dmtsmoke local-cache-dir=$CACHE"
 BR=dmtsmoke
 failures=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures+1)); }
+ok() { echo "ok   [${SECONDS}s] $*"; }
+bad() { echo "FAIL [${SECONDS}s] $*"; failures=$((failures+1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 now() { date +%s.%N; }
-not() { ! "$@"; }
+no_link() { ! ip link show "$1" >/dev/null 2>&1; }
 since() { echo "$(now) - $1" | bc; }
 
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
@@ -76,26 +76,30 @@ check "a reaches b after reboot" [ "$(sshm a "timeout 3 bash -c 'exec 3<>/dev/tc
 
 # Two creates in parallel processes get distinct IPs.
 newm c; newm d
-"$LDTEST" "$S" c create $OPTS > "$S/c.log" 2>&1 & pc=$!
+"$LDTEST" "$S" c create $OPTS local-memory=512 local-cpus=1 > "$S/c.log" 2>&1 & pc=$!
 "$LDTEST" "$S" d create $OPTS > "$S/d.log" 2>&1 & pd=$!
 wait $pc; rc=$?; wait $pd; rd=$?
 check "parallel creates succeed" [ $rc = 0 -a $rd = 0 ]
 echo "IPs: a=$(ipof a) b=$(ipof b) c=$(ipof c) d=$(ipof d)"
 check "parallel IPs distinct" [ "$(printf '%s\n' "$(ipof a)" "$(ipof b)" "$(ipof c)" "$(ipof d)" | sort -u | wc -l)" = 4 ]
 
+wait_ssh c
+check "c memory limit 512 MB" [ "$(sshm c cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" = 536870912 ]
+check "c cpu quota 1 CPU" [ "$(sshm c cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)" = 100000 ]
+check "d no memory limit" [ "$(sshm d cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" -gt 1000000000000 ]
 IDS=""
 for m in a b c d; do id=$(jq -r .Netns "$S/machines/$m/driver.json"); IDS="$IDS ${id#dm-}"; done
 for m in a b c d; do "$LDTEST" "$S" "$m" remove || bad "remove $m"; done
 for id in $IDS; do
   check "no netns dm-$id" [ ! -e "/run/netns/dm-$id" ]
-  check "no veth dmv$id" not ip link show "dmv$id" >/dev/null 2>&1
+  check "no veth dmv$id" no_link "dmv$id"
   check "no cgroup dirs for $id" [ -z "$(ls -d /sys/fs/cgroup/*/dmachine/$id 2>/dev/null)" ]
   left=$(for f in $(grep -l "/dmachine/$id" /proc/[0-9]*/cgroup 2>/dev/null); do
     p=${f%/cgroup}; grep -q '^State:.*Z' $p/status 2>/dev/null || echo $f; done)
   check "no processes (zombies aside) for $id" [ -z "$left" ]
   for f in $left; do p=${f%/cgroup}; echo "  left: $p $(tr '\0' ' ' < $p/cmdline) | $(grep dmachine $f | head -2 | tr '\n' ' ')"; done
 done
-check "no bridge" not ip link show $BR >/dev/null 2>&1
+check "no bridge $BR" no_link $BR
 check "no mounts under the store" [ -z "$(grep "$S" /proc/self/mountinfo)" ]
 check "no iptables rules" [ -z "$(iptables -S FORWARD | grep $BR; iptables -t nat -S POSTROUTING | grep 10.213.250.0)" ]
 check "local dirs gone" [ ! -e "$S/machines/a/local" ]
