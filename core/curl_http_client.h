@@ -1,0 +1,14 @@
+#pragma once
+// HttpClient over libcurl: one easy handle per request; with a CA path the peer and host name
+// are always verified (never disabled); transport and TLS failures are errors naming the URL.
+#include "core/http_client.h"
+
+namespace dm {
+
+class CurlHttpClient final : public HttpClient {
+public:
+  CurlHttpClient();
+  Result<HttpResponse> send(const HttpRequest& request) override;
+};
+
+} // namespace dm
