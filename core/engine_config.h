@@ -1,0 +1,37 @@
+#pragma once
+// Pure rendering of the dockerd configuration: a systemd drop-in for
+// docker.service that replaces ExecStart with dmachine's flags.
+#include "core/machine_record.h"
+
+#include <string>
+#include <string_view>
+
+namespace dm {
+
+enum class SocketActivation { no, yes }; // the host has docker.socket: -H fd://
+enum class LiveRestore { no, yes };
+
+constexpr const char* k_dockerd_dropin_path = "/etc/systemd/system/docker.service.d/10-dmachine.conf";
+constexpr const char* k_engine_cert_dir = "/etc/docker/dmachine";
+
+struct DockerdConfigInput {
+  std::string dockerd_path;
+  SocketActivation socket_activation = SocketActivation::no;
+  int port = 2376;
+  std::string driver_name;
+  EngineOptions options;
+  std::string cert_dir = k_engine_cert_dir;
+  LiveRestore live_restore = LiveRestore::yes;
+};
+
+// One word of an ExecStart= line: %→%%, $→$$; double-quoted (with \ and "
+// escaped) when it has whitespace, quotes, backslashes, ';' or is empty.
+std::string systemd_quote_exec_word(std::string_view word);
+
+// The argument of Environment=: always double-quoted, %→%%, \ and " escaped.
+std::string systemd_quote_environment(std::string_view assignment);
+
+// The drop-in text, ending with a newline.
+std::string render_dockerd_dropin(const DockerdConfigInput& input);
+
+} // namespace dm
