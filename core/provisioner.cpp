@@ -3,6 +3,7 @@
 #include "core/os_release.h"
 #include "core/shell_quote.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,7 @@ public:
       return {};
     }
     std::string command;
+    std::vector<std::string> made_dirs;
     for (std::size_t i = 0; i < files.size(); ++i) {
       const auto& file = files[i];
       const std::string staged = fmt::format("{}/{}", m_stage_dir, i);
@@ -119,9 +121,13 @@ public:
       const auto slash = file.path.rfind('/');
       const std::string dir = slash == std::string::npos ? "." : file.path.substr(0, slash);
       const std::string temp = file.path + ".dmachine-new";
-      command += fmt::format("mkdir -p {} && install -m {} {} {} && mv -f {} {} && ",
-                             shell_quote(dir), octal(file.mode), shell_quote(staged),
-                             shell_quote(temp), shell_quote(temp), shell_quote(file.path));
+      if (std::find(made_dirs.begin(), made_dirs.end(), dir) == made_dirs.end()) {
+        made_dirs.push_back(dir);
+        command += fmt::format("mkdir -p -m 0755 {} && ", shell_quote(dir));
+      }
+      command += fmt::format("install -m {} {} {} && mv -f {} {} && ", octal(file.mode),
+                             shell_quote(staged), shell_quote(temp), shell_quote(temp),
+                             shell_quote(file.path));
     }
     command += fmt::format("rm -rf {}", shell_quote(m_stage_dir));
     DM_TRY(run_checked(command, k_short_timeout));
