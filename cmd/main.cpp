@@ -1,1 +1,184 @@
-int main() { return 0; }
+// dmachine: parses the global flags, dispatches to the command table, and is
+// the one place that turns errors into messages and exit codes.
+#include "cmd/commands.h"
+#include "core/curl_http_client.h"
+#include "core/interrupt.h"
+#include "ssh/ssh_shell.h"
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace {
+
+using dm::CommandContext;
+using dm::ErrorKind;
+using dm::GlobalOptions;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+void print_usage(std::ostream& out) {
+  out << "Usage: dmachine [OPTIONS] COMMAND [arg...]\n\n"
+         "Create and manage machines running Docker.\n\n"
+         "Options:\n"
+         "  --debug, -D                  Enable debug mode\n"
+         "  --storage-path, -s PATH      Configures storage path [$MACHINE_STORAGE_PATH]\n"
+         "  --tls-ca-cert PATH           CA to verify remotes against [$MACHINE_TLS_CA_CERT]\n"
+         "  --tls-ca-key PATH            Private key to generate certificates [$MACHINE_TLS_CA_KEY]\n"
+         "  --tls-client-cert PATH       Client cert to use for TLS [$MACHINE_TLS_CLIENT_CERT]\n"
+         "  --tls-client-key PATH        Private key used in client TLS auth [$MACHINE_TLS_CLIENT_KEY]\n"
+         "  --native-ssh                 Use the native (Go-based) SSH implementation. (accepted; "
+         "dmachine always uses its own SSH client)\n"
+         "  --help, -h                   Show help\n"
+         "  --version, -v                Print the version\n\n"
+         "Commands:\n";
+  for (const auto& entry : dm::command_table()) {
+    out << fmt::format("  {:<18}{}\n", entry.name, entry.summary);
+  }
+  out << "\nRun 'dmachine COMMAND --help' for more information on a command.\n";
+}
+
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+  case ErrorKind::precreate:
+    return 3;
+  case ErrorKind::interrupted:
+    return 130;
+  default:
+    return 1;
+  }
+}
+
+// Splits the global flags off the front of args; returns the index of the command.
+dm::Result<size_t> parse_globals(const std::vector<std::string>& args, GlobalOptions& globals) {
+  size_t i = 0;
+  auto value_of = [&](const std::string& arg, const std::string& flag) -> dm::Result<std::string> {
+    if (arg.size() > flag.size() && arg.compare(0, flag.size() + 1, flag + "=") == 0) {
+      return arg.substr(flag.size() + 1);
+    }
+    if (i + 1 >= args.size()) {
+      return dm::fail(ErrorKind::usage, fmt::format("flag needs an argument: {}", flag));
+    }
+    return args[++i];
+  };
+  struct ValueFlag {
+    const char* long_name;
+    const char* short_name;
+    std::string* target;
+  };
+  const ValueFlag value_flags[] = {{"--storage-path", "-s", &globals.storage_path},
+                                   {"--tls-ca-cert", nullptr, &globals.tls_ca_cert},
+                                   {"--tls-ca-key", nullptr, &globals.tls_ca_key},
+                                   {"--tls-client-cert", nullptr, &globals.tls_client_cert},
+                                   {"--tls-client-key", nullptr, &globals.tls_client_key}};
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.empty() || arg[0] != '-') {
+      return i;
+    }
+    if (arg == "--debug" || arg == "-D") {
+      globals.debug = true;
+      continue;
+    }
+    if (arg == "--native-ssh") {
+      globals.native_ssh = true;
+      continue;
+    }
+    bool matched = false;
+    for (const auto& flag : value_flags) {
+      bool is_long = arg == flag.long_name || arg.rfind(std::string(flag.long_name) + "=", 0) == 0;
+      bool is_short = flag.short_name != nullptr && arg == flag.short_name;
+      if (is_long || is_short) {
+        auto value = value_of(arg, is_long ? flag.long_name : flag.short_name);
+        DM_TRY(value);
+        *flag.target = *value;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      return i; // --help, --version, or an unknown flag: the caller decides
+    }
+  }
+  return i;
+}
+
+int run(const std::vector<std::string>& args) {
+  GlobalOptions globals;
+  globals.storage_path = env_or("MACHINE_STORAGE_PATH", "");
+  globals.tls_ca_cert = env_or("MACHINE_TLS_CA_CERT", "");
+  globals.tls_ca_key = env_or("MACHINE_TLS_CA_KEY", "");
+  globals.tls_client_cert = env_or("MACHINE_TLS_CLIENT_CERT", "");
+  globals.tls_client_key = env_or("MACHINE_TLS_CLIENT_KEY", "");
+  globals.debug = !env_or("MACHINE_DEBUG", "").empty();
+
+  auto command_index = parse_globals(args, globals);
+  if (!command_index) {
+    std::cerr << command_index.error().message << "\n";
+    return 1;
+  }
+  if (*command_index >= args.size()) {
+    print_usage(std::cout);
+    return 0;
+  }
+  const std::string& name = args[*command_index];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (name == "--version" || name == "-v") {
+    std::cout << "dmachine version " << DMACHINE_VERSION << "\n";
+    return 0;
+  }
+  if (name[0] == '-') {
+    std::cerr << fmt::format("flag provided but not defined: {}\nRun 'dmachine --help' for usage.\n",
+                             name);
+    return 1;
+  }
+  const dm::CommandEntry* command = dm::find_command(name);
+  if (command == nullptr) {
+    std::string suggestion = dm::suggest_command(name);
+    std::cerr << fmt::format("dmachine: '{}' is not a dmachine command.", name);
+    if (!suggestion.empty()) {
+      std::cerr << fmt::format(" Did you mean '{}'?", suggestion);
+    }
+    std::cerr << "\nRun 'dmachine --help' for the list of commands.\n";
+    return 1;
+  }
+
+  std::filesystem::path store_path =
+      globals.storage_path.empty() ? dm::default_store_path()
+                                   : std::filesystem::path(globals.storage_path);
+  dm::SystemProcessRunner process_runner;
+  dm::CurlHttpClient http_client;
+  dm::ShellFactory open_shell = [](const dm::SshTarget& target) {
+    return dm::open_ssh_shell(target, dm::ConnectOptions{});
+  };
+  CommandContext context{globals,      dm::MachineStore(store_path), process_runner, http_client,
+                         open_shell,   std::cout,                    std::cerr};
+  std::vector<std::string> command_args(args.begin() + static_cast<long>(*command_index) + 1,
+                                        args.end());
+  dm::Result<int> result = command->run(context, std::move(command_args));
+  std::cout.flush();
+  if (!result) {
+    std::cerr << result.error().message << "\n";
+    return exit_code_for(result.error().kind);
+  }
+  return *result;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  dm::install_interrupt_handlers();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return run(args);
+  } catch (const std::exception& error) {
+    std::cerr << "dmachine: internal error: " << error.what() << "\n";
+    return 1;
+  }
+}

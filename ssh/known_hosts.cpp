@@ -1,0 +1,128 @@
+#include "ssh/known_hosts.h"
+
+#include "core/machine_store.h"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace dm {
+
+namespace {
+
+struct KnownHostsDeleter {
+  void operator()(LIBSSH2_KNOWNHOSTS* hosts) const { libssh2_knownhost_free(hosts); }
+};
+using KnownHosts = std::unique_ptr<LIBSSH2_KNOWNHOSTS, KnownHostsDeleter>;
+
+int key_type_bits(int hostkey_type) {
+  switch (hostkey_type) {
+  case LIBSSH2_HOSTKEY_TYPE_RSA:
+    return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+  case LIBSSH2_HOSTKEY_TYPE_DSS:
+    return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+  case LIBSSH2_HOSTKEY_TYPE_ED25519:
+    return LIBSSH2_KNOWNHOST_KEY_ED25519;
+  default:
+    return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+  }
+}
+
+Result<KnownHosts> load_known_hosts(LIBSSH2_SESSION* session, const std::filesystem::path& path) {
+  KnownHosts hosts(libssh2_knownhost_init(session));
+  if (!hosts) {
+    return fail(ErrorKind::ssh, "initialise the known_hosts store");
+  }
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    if (libssh2_knownhost_readfile(hosts.get(), path.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+      return fail(ErrorKind::ssh,
+                  fmt::format("read {}: not a valid known_hosts file; remove it to pin the "
+                              "machine's host key again",
+                              path.string()));
+    }
+  }
+  return hosts;
+}
+
+// Serialises every entry, so the file can be replaced atomically.
+Result<std::string> render_known_hosts(LIBSSH2_KNOWNHOSTS* hosts) {
+  std::string text;
+  libssh2_knownhost* previous = nullptr;
+  libssh2_knownhost* entry = nullptr;
+  while (libssh2_knownhost_get(hosts, &entry, previous) == 0) {
+    char line[16384];
+    size_t length = 0;
+    if (libssh2_knownhost_writeline(hosts, entry, line, sizeof line, &length,
+                                    LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+      return fail(ErrorKind::ssh, "render a known_hosts line");
+    }
+    text.append(line, length);
+    previous = entry;
+  }
+  return text;
+}
+
+} // namespace
+
+std::string known_hosts_name(const std::string& host, int port) {
+  return port == 22 ? host : fmt::format("[{}]:{}", host, port);
+}
+
+Result<HostKeyCheck> verify_or_pin_host_key(LIBSSH2_SESSION* session, const std::string& host,
+                                            int port, const std::filesystem::path& known_hosts) {
+  size_t key_length = 0;
+  int key_type = 0;
+  const char* key = libssh2_session_hostkey(session, &key_length, &key_type);
+  if (key == nullptr) {
+    return fail(ErrorKind::ssh, fmt::format("{}:{} sent no host key", host, port));
+  }
+  const int type_mask =
+      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | key_type_bits(key_type);
+
+  // The lock makes "not found, so pin" safe when several dmachine processes
+  // meet a new machine at once.
+  auto lock = lock_file(known_hosts.string() + ".lock", 30);
+  DM_TRY(lock);
+  auto hosts = load_known_hosts(session, known_hosts);
+  DM_TRY(hosts);
+  libssh2_knownhost* found = nullptr;
+  int check = libssh2_knownhost_checkp(hosts->get(), host.c_str(), port, key, key_length,
+                                       type_mask, &found);
+  if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
+    return HostKeyCheck::matched;
+  }
+  if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
+    // libssh2 compares keys of the same type only: a host that now offers a
+    // key of another type than the pinned one has changed too.
+    const int any_type = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW;
+    check = libssh2_knownhost_checkp(hosts->get(), host.c_str(), port, key, key_length, any_type,
+                                     &found);
+  }
+  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+    return fail(ErrorKind::host_key_changed,
+                fmt::format("the SSH host key of {} has changed since it was pinned in {}; this "
+                            "may be an attack (or the host was reinstalled). Refusing to connect. "
+                            "If the change is expected, delete that file to pin the new key",
+                            known_hosts_name(host, port), known_hosts.string()));
+  }
+  if (check == LIBSSH2_KNOWNHOST_CHECK_FAILURE) {
+    return fail(ErrorKind::ssh, fmt::format("check the host key of {}", host));
+  }
+  std::string name = known_hosts_name(host, port);
+  if (libssh2_knownhost_addc(hosts->get(), name.c_str(), nullptr, key, key_length, nullptr, 0,
+                             type_mask, nullptr) != 0) {
+    return fail(ErrorKind::ssh, fmt::format("pin the host key of {}", name));
+  }
+  auto text = render_known_hosts(hosts->get());
+  DM_TRY(text);
+  DM_TRY_CTX(write_file_atomic(known_hosts, *text, 0600), "pin the host key");
+  return HostKeyCheck::pinned_now;
+}
+
+} // namespace dm
