@@ -2,6 +2,7 @@
 // with output in argument order.
 #include "cmd/commands.h"
 #include "core/parallel.h"
+#include "ssh/ssh_shell.h"
 
 #include <cctype>
 #include <fmt/format.h>
@@ -10,6 +11,8 @@
 namespace dm {
 
 namespace {
+
+constexpr int k_ssh_wait_seconds = 120;
 
 enum class Action { start, stop, restart, kill };
 
@@ -83,6 +86,19 @@ Outcome act_on(CommandContext& context, const std::string& name, Action action) 
     verb[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(verb[0])));
     outcome.error = fmt::format("Error {} machine \"{}\": {}", verb, name, result.error().message);
     return outcome;
+  }
+  if (action == Action::start || action == Action::restart) {
+    // Started means reachable: wait (bounded) until SSH answers with the pinned key.
+    auto target = machine_ssh_target(*machine);
+    ConnectOptions options;
+    options.wait_seconds = k_ssh_wait_seconds;
+    auto shell = target ? open_ssh_session(*target, options)
+                        : Result<std::unique_ptr<SshShell>>(fail(target.error()));
+    if (!shell) {
+      outcome.error = fmt::format("Machine \"{}\" was {}, but SSH does not answer: {}", name,
+                                  words.past, shell.error().message);
+      return outcome;
+    }
   }
   outcome.text += fmt::format("Machine \"{}\" was {}.\n", name, words.past);
   if (action == Action::start || action == Action::restart) {

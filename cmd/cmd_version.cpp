@@ -1,7 +1,9 @@
 // dmachine version: this program's version, or with a machine name the
 // version of the Docker engine running there.
 #include "cmd/commands.h"
+#include "cmd/engine_wiring.h"
 
+#include <fmt/format.h>
 #include <ostream>
 
 namespace dm {
@@ -21,7 +23,16 @@ Result<int> cmd_version(CommandContext& context, std::vector<std::string> args) 
   }
   auto name = one_name_or_default(context, names);
   DM_TRY(name);
-  return fail(ErrorKind::unsupported, "engine versions come with engine provisioning");
+  auto machine = load_machine(context, *name);
+  DM_TRY(machine);
+  auto address = running_engine_endpoint(*machine);
+  DM_TRY(address);
+  auto version = engine_version(
+      context.http_client, machine_engine_endpoint(machine->record, address->host, address->port),
+      10);
+  DM_TRY_CTX(version, fmt::format("machine \"{}\"", *name));
+  context.out << *version << "\n";
+  return 0;
 }
 
 } // namespace dm

@@ -6,11 +6,16 @@ namespace dm {
 
 const std::vector<CommandEntry>& command_table() {
   static const std::vector<CommandEntry> table = {
+      {"active", "Print which machine is active", cmd_active},
+      {"config", "Print the connection config for machine", cmd_config},
       {"create", "Create a machine", cmd_create},
+      {"env", "Display the commands to set up the environment for the Docker client", cmd_env},
       {"inspect", "Inspect information about a machine", cmd_inspect},
       {"ip", "Get the IP address of a machine", cmd_ip},
       {"kill", "Kill a machine", cmd_kill},
       {"ls", "List machines", cmd_ls},
+      {"provision", "Re-provision existing machines", cmd_provision},
+      {"regenerate-certs", "Regenerate TLS Certificates for a machine", cmd_regenerate_certs},
       {"restart", "Restart a machine", cmd_restart},
       {"rm", "Remove a machine", cmd_rm},
       {"scp", "Copy files between machines", cmd_scp},
@@ -18,6 +23,8 @@ const std::vector<CommandEntry>& command_table() {
       {"start", "Start a machine", cmd_start},
       {"status", "Get the status of a machine", cmd_status},
       {"stop", "Stop a machine", cmd_stop},
+      {"upgrade", "Upgrade a machine's Docker engine", cmd_upgrade},
+      {"url", "Get the URL of a machine", cmd_url},
       {"version", "Show the dmachine version or a machine's Docker version", cmd_version},
   };
   return table;

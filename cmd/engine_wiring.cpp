@@ -1,12 +1,60 @@
 #include "cmd/engine_wiring.h"
 
+#include <fmt/format.h>
+
 namespace dm {
 
-EngineSetup engine_setup_for(CommandContext& /*context*/) {
-  return [](RemoteShell&, MachineRecord&, Progress&) -> Result<void> {
-    return fail(ErrorKind::unsupported,
-                "engine provisioning is not available yet; use --no-provision");
+namespace {
+
+constexpr int k_ping_timeout_seconds = 10;
+
+} // namespace
+
+EngineSetup engine_setup_for(CommandContext& context, LiveRestore live_restore) {
+  return [&context, live_restore](RemoteShell& shell, MachineRecord& record,
+                                  Progress& progress) -> Result<void> {
+    EngineSetupDeps deps{context.store, context.http_client, live_restore};
+    return setup_engine(shell, record, deps, progress);
   };
+}
+
+Result<EngineAddress> running_engine_endpoint(LoadedMachine& machine) {
+  auto state = machine.driver->state();
+  DM_TRY(state);
+  if (*state != MachineState::running) {
+    return fail(ErrorKind::not_running, "Host is not running");
+  }
+  auto ip = machine.driver->ip();
+  DM_TRY(ip);
+  return EngineAddress{*ip, machine.driver->engine_port()};
+}
+
+Result<EngineAddress> checked_engine_endpoint(CommandContext& context, LoadedMachine& machine) {
+  auto address = running_engine_endpoint(machine);
+  DM_TRY(address);
+  auto endpoint = machine_engine_endpoint(machine.record, address->host, address->port);
+  auto pinged = engine_ping(context.http_client, endpoint, k_ping_timeout_seconds);
+  if (!pinged) {
+    return fail(fmt::format(
+        "Error checking TLS connection: {}\nYou can attempt to regenerate them using 'dmachine "
+        "regenerate-certs {}' (or provision the engine with 'dmachine provision {}')",
+        pinged.error().message, machine.record.name, machine.record.name));
+  }
+  return address;
+}
+
+Result<std::unique_ptr<RemoteShell>> open_machine_shell(CommandContext& context,
+                                                        LoadedMachine& machine) {
+  auto state = machine.driver->state();
+  DM_TRY(state);
+  if (*state != MachineState::running) {
+    return fail(ErrorKind::not_running, "Host is not running");
+  }
+  auto target = machine_ssh_target(machine);
+  DM_TRY(target);
+  auto shell = context.open_shell(*target);
+  DM_TRY_CTX(shell, fmt::format("machine \"{}\"", machine.record.name));
+  return shell;
 }
 
 } // namespace dm
