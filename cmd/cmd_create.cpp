@@ -4,8 +4,6 @@
 #include "cmd/engine_wiring.h"
 #include "core/create_machine.h"
 #include "drivers/registry.h"
-#include "ssh/keygen.h"
-#include "ssh/ssh_shell.h"
 
 #include <cstdlib>
 #include <fmt/format.h>
@@ -162,23 +160,10 @@ Result<int> cmd_create(CommandContext& context, std::vector<std::string> args) {
   request.provision = no_provision ? ProvisionEngine::no : ProvisionEngine::yes;
   request.keep_on_failure = keep_on_failure ? KeepOnFailure::yes : KeepOnFailure::no;
 
-  auto driver = driver_entry->make(make_driver_context(context, name), nlohmann::json::object());
   Progress progress(context.err, progress_style_for_stderr());
   context.err << fmt::format("Creating machine \"{}\" with the {} driver...\n", name,
                              driver_entry->name);
-  CreateDeps deps{context.store,
-                  *driver,
-                  [](const SshTarget& target) {
-                    ConnectOptions options;
-                    options.wait_seconds = 120;
-                    return open_ssh_shell(target, options);
-                  },
-                  [](const std::filesystem::path& path, const std::string& comment) {
-                    return generate_key_pair(path, comment);
-                  },
-                  engine_setup_for(context),
-                  progress};
-  auto created = create_machine(deps, request);
+  auto created = create_from_context(context, request, progress, LiveRestore::yes);
   DM_TRY(created);
   context.out << fmt::format("To see how to connect your Docker Client to the Docker Engine "
                              "running on this virtual machine, run: dmachine env {}\n",

@@ -1,5 +1,9 @@
 #include "cmd/engine_wiring.h"
 
+#include "drivers/registry.h"
+#include "ssh/keygen.h"
+#include "ssh/ssh_shell.h"
+
 #include <fmt/format.h>
 
 namespace dm {
@@ -7,6 +11,7 @@ namespace dm {
 namespace {
 
 constexpr int k_ping_timeout_seconds = 10;
+constexpr int k_ssh_wait_seconds = 120;
 
 } // namespace
 
@@ -16,6 +21,31 @@ EngineSetup engine_setup_for(CommandContext& context, LiveRestore live_restore) 
     EngineSetupDeps deps{context.store, context.http_client, live_restore};
     return setup_engine(shell, record, deps, progress);
   };
+}
+
+Result<MachineRecord> create_from_context(CommandContext& context, const CreateRequest& request,
+                                          Progress& progress, LiveRestore live_restore) {
+  const DriverEntry* entry = find_driver(request.driver_name);
+  if (entry == nullptr) {
+    return fail(ErrorKind::usage,
+                fmt::format("Driver \"{}\" not found. Run 'dmachine create --help' for the "
+                            "list of drivers.",
+                            request.driver_name));
+  }
+  auto driver = entry->make(make_driver_context(context, request.name), nlohmann::json::object());
+  CreateDeps deps{context.store,
+                  *driver,
+                  [](const SshTarget& target) {
+                    ConnectOptions options;
+                    options.wait_seconds = k_ssh_wait_seconds;
+                    return open_ssh_shell(target, options);
+                  },
+                  [](const std::filesystem::path& path, const std::string& comment) {
+                    return generate_key_pair(path, comment);
+                  },
+                  engine_setup_for(context, live_restore),
+                  progress};
+  return create_machine(deps, request);
 }
 
 Result<EngineAddress> running_engine_endpoint(LoadedMachine& machine) {

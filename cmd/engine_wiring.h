@@ -9,6 +9,11 @@ namespace dm {
 
 EngineSetup engine_setup_for(CommandContext& context, LiveRestore live_restore = LiveRestore::yes);
 
+// The whole create workflow (driver from the table, SSH wait, engine) for one
+// machine; safe to call from several threads for different names.
+Result<MachineRecord> create_from_context(CommandContext& context, const CreateRequest& request,
+                                          Progress& progress, LiveRestore live_restore);
+
 struct EngineAddress {
   std::string host;
   int port = 2376;
