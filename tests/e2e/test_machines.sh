@@ -104,11 +104,17 @@ check_contains "others still listed" "m1" "$out"
 check_exit "rm -f removes a corrupt entry" 0 dm rm -f broken
 
 log "rm frees everything"
-netns_before=$(ip netns list | wc -l)
+leftovers=$(dm inspect -f '{{.Driver.Netns}} {{.Driver.Veth}}' m1; dm inspect -f '{{.Driver.Netns}} {{.Driver.Veth}}' m2)
 check_exit "rm -y m1" 0 dm rm -y m1
 check_contains "rm says so" "Successfully removed m2" "$(dm rm -y m2)"
 check_eq "store is empty" "" "$(dm ls -q)"
-check_eq "no namespaces left by m1/m2" "$((netns_before - 2))" "$(ip netns list | wc -l)"
+[ "$(echo $leftovers | wc -w)" = 4 ] && pass "inspect names each machine's netns and veth" || failed "inspect names netns/veth ($leftovers)"
+left=""
+for n in $leftovers; do
+  { ip netns list | grep -qw "$n" || ip link show "$n" >/dev/null 2>&1; } && left="$left $n"
+done
+check_eq "no namespace or veth left by m1/m2" "" "$left"
+check_eq "no mounts left" "0" "$(grep -c "$E2E_STORE" /proc/self/mountinfo || true)"
 check_eq "no processes left" "0" "$(pgrep -fc "$E2E_STORE" || true)"
 
 e2e_finish
