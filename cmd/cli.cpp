@@ -17,6 +17,13 @@ const char* const k_no_machine_name =
 
 std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::string> args,
                                               std::ostream& out) {
+  // A repeatable flag takes one value per occurrence (`--engine-label a NAME`
+  // must not swallow NAME), as docker-machine's flags do.
+  for (CLI::Option* option : app.get_options()) {
+    if (!option->get_positional()) {
+      option->allow_extra_args(false);
+    }
+  }
   // CLI11 takes its arguments in reverse order.
   std::reverse(args.begin(), args.end());
   try {

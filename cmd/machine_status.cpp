@@ -1,10 +1,40 @@
 #include "cmd/machine_status.h"
 
+#include "core/engine_setup.h"
 #include "drivers/registry.h"
 
 #include <fmt/format.h>
 
 namespace dm {
+
+namespace {
+
+constexpr int k_expiry_warning_days = 30;
+
+// A warning when the machine's server certificate expires soon (or has expired).
+std::string certificate_warning(const MachineRecord& record) {
+  auto pem = read_file(record.auth.server_cert_path);
+  if (!pem) {
+    return "";
+  }
+  auto expiry = certificate_expiry(*pem);
+  if (!expiry) {
+    return "";
+  }
+  auto left = std::chrono::duration_cast<std::chrono::hours>(*expiry -
+                                                              std::chrono::system_clock::now());
+  long days = left.count() / 24;
+  if (days >= k_expiry_warning_days) {
+    return "";
+  }
+  if (left.count() <= 0) {
+    return fmt::format("TLS certificate expired; run 'dmachine regenerate-certs {}'", record.name);
+  }
+  return fmt::format("TLS certificate expires in {} days; run 'dmachine regenerate-certs {}'",
+                     days, record.name);
+}
+
+} // namespace
 
 std::string engine_url(const std::string& ip, int port) {
   if (ip.find(':') != std::string::npos) {
@@ -26,7 +56,7 @@ LsRow timeout_row(const StoreEntry& entry) {
 }
 
 LsRow status_row(CommandContext& context, const StoreEntry& entry, const std::string& docker_host,
-                 int /*timeout_seconds*/) {
+                 int timeout_seconds) {
   auto started = std::chrono::steady_clock::now();
   LsRow row = timeout_row(entry);
   if (!entry.record) {
@@ -62,6 +92,21 @@ LsRow status_row(CommandContext& context, const StoreEntry& entry, const std::st
     } else {
       row.error = ip.error().message;
     }
+    // Machines made with --no-provision have no engine to ask.
+    std::error_code missing;
+    if (ip && std::filesystem::exists(record.auth.server_cert_path, missing)) {
+      auto version = engine_version(
+          context.http_client, machine_engine_endpoint(record, *ip, driver->engine_port()),
+          std::max(1, timeout_seconds));
+      if (version) {
+        row.docker_version = "v" + *version;
+      } else if (row.error.empty()) {
+        row.error = version.error().message;
+      }
+    }
+  }
+  if (std::string warning = certificate_warning(record); !warning.empty()) {
+    row.error = row.error.empty() ? warning : row.error + "; " + warning;
   }
   row.response_time_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::steady_clock::now() - started)
