@@ -123,7 +123,7 @@ Result<void> setup_engine(RemoteShell& shell, MachineRecord& record, EngineSetup
   auto ca_pem = read_file(record.auth.ca_cert_path);
   DM_TRY(ca_pem);
   auto report = provision_engine(shell, provision_request(record, cert, *ca_pem, deps), progress);
-  DM_TRY_CTX(report, "provision");
+  DM_TRY(report);
   return wait_for_tls(deps, record, progress);
 }
 

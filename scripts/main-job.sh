@@ -21,3 +21,14 @@ fi
 dmachine ls
 echo "--- dmachine ssh $name -- cat /etc/os-release"
 dmachine ssh "$name" -- cat /etc/os-release
+echo "--- the Docker engine over TLS"
+eval "$(dmachine env "$name")"
+docker info --format 'Docker {{.ServerVersion}} on {{.Name}} ({{.OperatingSystem}})'
+work=$(mktemp -d)
+mkdir -p "$work/root/bin" && cp "$(command -v busybox)" "$work/root/bin/busybox"
+tar -C "$work/root" -cf "$work/busybox.tar" . && docker import "$work/busybox.tar" local/busybox >/dev/null
+docker run --rm local/busybox busybox echo "docker run works on $name"
+rm -rf "$work"
+echo
+echo "The machine \"$name\" is running. Point your docker client at it with:"
+echo "    eval \$(dmachine env $name)"
