@@ -59,6 +59,31 @@ check_eq "status Stopped after kill" "Stopped" "$(dm status m2)"
 check_exit "start m2 after kill" 0 dm start m2
 check_eq "m2 Running again" "Running" "$(dm status m2)"
 
+log "this computer reboots: the machine shows Stopped and starts again with its data"
+pid=$(cat "$E2E_STORE/machines/m1/local/pid")
+netns=$(dm inspect -f '{{.Driver.Netns}}' m1)
+veth=$(dm inspect -f '{{.Driver.Veth}}' m1)
+# What a reboot does: every process gone, network namespaces and links gone.
+kill -9 "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+ip netns del "$netns" 2>/dev/null
+ip link del "$veth" 2>/dev/null
+check_eq "status Stopped after a reboot" "Stopped" "$(dm status m1)"
+check_exit "start after a reboot" 0 dm start m1
+check_exit "data survives the reboot" 0 dm ssh m1 -- test -f /root/persisted
+check_eq "same IP after the reboot" "$ip1" "$(dm ip m1)"
+
+log "Ctrl-C in the middle of create leaves nothing behind"
+"$DMACHINE" create -d local --no-provision interrupted >/dev/null 2>&1 &
+cpid=$!
+sleep 0.7
+kill -INT "$cpid"
+wait "$cpid"
+code=$?
+[ "$code" -ne 0 ] && pass "interrupted create fails (exit $code)" || failed "interrupted create fails (exit 0)"
+check_eq "no store entry left" "" "$(ls "$E2E_STORE/machines" | grep -x interrupted)"
+check_eq "no process of it left" "0" "$(pgrep -fc "$E2E_STORE/machines/interrupted" || true)"
+
 log "a changed host key is refused"
 dm ssh m2 -- 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh'
 check_exit "ssh to a host whose key changed fails" 1 dm ssh m2 -- true
