@@ -83,6 +83,13 @@ Result<LoadedMachine> load_machine(CommandContext& context, const std::string& n
   return LoadedMachine{context.store.machine_dir(name), std::move(*record), std::move(driver)};
 }
 
+Result<LoadedMachine> load_one_machine(CommandContext& context,
+                                       const std::vector<std::string>& names) {
+  auto name = one_name_or_default(context, names);
+  DM_TRY(name);
+  return load_machine(context, *name);
+}
+
 Result<SshTarget> machine_ssh_target(LoadedMachine& machine) {
   auto target = machine.driver->ssh_target();
   DM_TRY(target);

@@ -57,6 +57,8 @@ struct LoadedMachine {
   std::unique_ptr<Driver> driver;
 };
 Result<LoadedMachine> load_machine(CommandContext& context, const std::string& name);
+// one_name_or_default, then load_machine.
+Result<LoadedMachine> load_one_machine(CommandContext& context, const std::vector<std::string>& names);
 DriverContext make_driver_context(CommandContext& context, const std::string& name);
 
 // The SSH target of a machine (the driver's, with the machine's known_hosts).

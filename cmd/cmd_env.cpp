@@ -71,16 +71,15 @@ Result<int> cmd_env(CommandContext& context, std::vector<std::string> args) {
                 "Error: --swarm is for docker-machine's old standalone Swarm, which dmachine does "
                 "not make; for swarm-mode clusters use 'dmachine cluster env NAME'");
   }
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
+  const std::string& name = machine->record.name;
   auto endpoint = checked_engine_endpoint(context, *machine);
   DM_TRY(endpoint);
   EnvVars vars = {{"DOCKER_TLS_VERIFY", "1"},
                   {"DOCKER_HOST", engine_url(endpoint->host, endpoint->port)},
                   {"DOCKER_CERT_PATH", machine->dir.string()},
-                  {"DOCKER_MACHINE_NAME", *name}};
+                  {"DOCKER_MACHINE_NAME", name}};
   if (no_proxy) {
     std::string existing = env_value("no_proxy");
     if (existing.empty()) {
@@ -100,9 +99,7 @@ Result<int> cmd_config(CommandContext& context, std::vector<std::string> args) {
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
   auto endpoint = checked_engine_endpoint(context, *machine);
   DM_TRY(endpoint);
@@ -121,9 +118,7 @@ Result<int> cmd_url(CommandContext& context, std::vector<std::string> args) {
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
   auto endpoint = running_engine_endpoint(*machine);
   DM_TRY(endpoint);

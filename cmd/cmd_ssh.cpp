@@ -62,21 +62,20 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
     ++command_start;
   }
   std::vector<std::string> command(args.begin() + static_cast<long>(command_start), args.end());
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
+  const std::string& name = machine->record.name;
   auto state = machine->driver->state();
   DM_TRY(state);
   if (*state != MachineState::running) {
     return fail(ErrorKind::not_running,
-                fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", *name));
+                fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", name));
   }
   auto target = machine_ssh_target(*machine);
   DM_TRY(target);
   // Connecting natively first pins the host key on first contact and refuses a changed one.
   auto shell = open_ssh_shell(*target, ConnectOptions{});
-  DM_TRY_CTX(shell, fmt::format("ssh to machine \"{}\"", *name));
+  DM_TRY_CTX(shell, fmt::format("ssh to machine \"{}\"", name));
 
   if (command.empty()) {
     shell->reset();
@@ -106,7 +105,7 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
   options.on_stdout = [&](std::string_view data) { context.out << data << std::flush; };
   options.on_stderr = [&](std::string_view data) { context.err << data << std::flush; };
   auto result = (*shell)->exec(join_command(command), options);
-  DM_TRY_CTX(result, fmt::format("ssh to machine \"{}\"", *name));
+  DM_TRY_CTX(result, fmt::format("ssh to machine \"{}\"", name));
   return result->exit_status;
 }
 

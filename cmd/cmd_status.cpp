@@ -17,14 +17,13 @@ Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
+  const std::string& name = machine->record.name;
   auto state = machine->driver->state();
   DM_TRY(state);
   if (format == "json") {
-    nlohmann::json doc = {{"Name", *name}, {"State", std::string(to_string(*state))}};
+    nlohmann::json doc = {{"Name", name}, {"State", std::string(to_string(*state))}};
     context.out << doc.dump(4) << "\n";
   } else if (!format.empty()) {
     return fail(ErrorKind::usage, "status --format takes \"json\"");

@@ -21,16 +21,15 @@ Result<int> cmd_version(CommandContext& context, std::vector<std::string> args) 
     context.out << "dmachine version " << DMACHINE_VERSION << "\n";
     return 0;
   }
-  auto name = one_name_or_default(context, names);
-  DM_TRY(name);
-  auto machine = load_machine(context, *name);
+  auto machine = load_one_machine(context, names);
   DM_TRY(machine);
+  const std::string& name = machine->record.name;
   auto address = running_engine_endpoint(*machine);
   DM_TRY(address);
   auto version = engine_version(
       context.http_client, machine_engine_endpoint(machine->record, address->host, address->port),
       10);
-  DM_TRY_CTX(version, fmt::format("machine \"{}\"", *name));
+  DM_TRY_CTX(version, fmt::format("machine \"{}\"", name));
   context.out << *version << "\n";
   return 0;
 }

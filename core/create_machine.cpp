@@ -57,16 +57,11 @@ private:
   bool m_committed = false;
 };
 
-Result<void> run_step(Progress& progress, const std::string& name,
-                      const std::function<Result<void>()>& body) {
+// A step of create: interruptible before and after.
+Result<void> create_step(Progress& progress, const std::string& name,
+                         const std::function<Result<void>()>& body) {
   DM_TRY(check_interrupted());
-  progress.step(name);
-  auto result = body();
-  if (!result) {
-    progress.failed();
-    return fail(result.error().with_context(name));
-  }
-  progress.done();
+  DM_TRY(run_step(progress, name, body));
   return check_interrupted();
 }
 
@@ -90,10 +85,10 @@ Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& requ
   record.engine = request.engine;
   record.auth.server_cert_sans = request.tls_sans;
 
-  DM_TRY(run_step(deps.progress, "generate SSH key", [&]() -> Result<void> {
+  DM_TRY(create_step(deps.progress, "generate SSH key", [&]() -> Result<void> {
     return deps.generate_key(machine_dir / "id_rsa", "dmachine-" + request.name);
   }));
-  DM_TRY(run_step(deps.progress, "pre-create check", [&]() -> Result<void> {
+  DM_TRY(create_step(deps.progress, "pre-create check", [&]() -> Result<void> {
     DM_TRY(deps.driver.set_options(request.driver_options));
     auto checked = deps.driver.pre_create_check();
     if (!checked) {
@@ -107,7 +102,7 @@ Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& requ
     return deps.store.save(record);
   }));
 
-  DM_TRY(run_step(deps.progress, "create machine (" + request.driver_name + ")",
+  DM_TRY(create_step(deps.progress, "create machine (" + request.driver_name + ")",
                   [&]() -> Result<void> {
                     rollback.driver_created(); // remove() must run even for a partial create
                     DM_TRY(deps.driver.create());
@@ -116,7 +111,7 @@ Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& requ
                   }));
 
   std::unique_ptr<RemoteShell> shell;
-  DM_TRY(run_step(deps.progress, "wait for SSH and pin the host key", [&]() -> Result<void> {
+  DM_TRY(create_step(deps.progress, "wait for SSH and pin the host key", [&]() -> Result<void> {
     auto target = deps.driver.ssh_target();
     DM_TRY(target);
     if (target->known_hosts_path.empty()) {

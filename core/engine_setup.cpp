@@ -9,18 +9,6 @@ namespace {
 constexpr int k_engine_wait_seconds = 90;
 constexpr const char* k_organization = "dmachine";
 
-Result<void> run_step(Progress& progress, const std::string& name,
-                      const std::function<Result<void>()>& body) {
-  progress.step(name);
-  auto result = body();
-  if (!result) {
-    progress.failed();
-    return fail(result.error().with_context(name));
-  }
-  progress.done();
-  return {};
-}
-
 std::vector<std::string> server_sans(const MachineRecord& record, const std::string& ip) {
   std::vector<std::string> sans = {ip, record.name, "localhost"};
   for (const auto& san : record.auth.server_cert_sans) {

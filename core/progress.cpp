@@ -69,4 +69,16 @@ ProgressStyle progress_style_for_stderr() {
   return isatty(STDERR_FILENO) != 0 && !dumb ? ProgressStyle::live : ProgressStyle::plain;
 }
 
+Result<void> run_step(Progress& progress, const std::string& name,
+                      const std::function<Result<void>()>& body) {
+  progress.step(name);
+  auto result = body();
+  if (!result) {
+    progress.failed();
+    return fail(result.error().with_context(name));
+  }
+  progress.done();
+  return {};
+}
+
 } // namespace dm

@@ -1,7 +1,10 @@
 #pragma once
 // Progress of a multi-step operation on stderr: one line per step with its
 // duration; a live line on a terminal, plain timestamped lines otherwise.
+#include "core/result.h"
+
 #include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -32,5 +35,10 @@ private:
 
 // live when fd 2 is a terminal and TERM is not "dumb".
 ProgressStyle progress_style_for_stderr();
+
+// Runs one named step: shows it, runs body, marks it done or failed; a failure
+// comes back with the step's name in front.
+Result<void> run_step(Progress& progress, const std::string& name,
+                      const std::function<Result<void>()>& body);
 
 } // namespace dm
