@@ -90,6 +90,18 @@ Result<LoadedMachine> load_one_machine(CommandContext& context,
   return load_machine(context, *name);
 }
 
+Result<void> require_running(LoadedMachine& machine, const std::string& message) {
+  if (machine.driver->state_check() == StateCheck::network) {
+    return {};
+  }
+  auto state = machine.driver->state();
+  DM_TRY(state);
+  if (*state != MachineState::running) {
+    return fail(ErrorKind::not_running, message);
+  }
+  return {};
+}
+
 Result<SshTarget> machine_ssh_target(LoadedMachine& machine) {
   auto target = machine.driver->ssh_target();
   DM_TRY(target);

@@ -61,6 +61,11 @@ Result<LoadedMachine> load_machine(CommandContext& context, const std::string& n
 Result<LoadedMachine> load_one_machine(CommandContext& context, const std::vector<std::string>& names);
 DriverContext make_driver_context(CommandContext& context, const std::string& name);
 
+// Fails with ErrorKind::not_running and message unless the machine runs. For
+// drivers whose state check is a network probe, nothing is checked here: the
+// SSH connection that follows is the check (one connection instead of two).
+Result<void> require_running(LoadedMachine& machine, const std::string& message);
+
 // The SSH target of a machine (the driver's, with the machine's known_hosts).
 Result<SshTarget> machine_ssh_target(LoadedMachine& machine);
 

@@ -28,12 +28,8 @@ Result<Endpoint> open_endpoint(CommandContext& context, const ScpLocation& locat
   }
   auto machine = load_machine(context, location.machine);
   DM_TRY(machine);
-  auto state = machine->driver->state();
-  DM_TRY(state);
-  if (*state != MachineState::running) {
-    return fail(ErrorKind::not_running,
-                fmt::format("Error: Host \"{}\" is not running", location.machine));
-  }
+  DM_TRY(require_running(*machine,
+                         fmt::format("Error: Host \"{}\" is not running", location.machine)));
   auto target = machine_ssh_target(*machine);
   DM_TRY(target);
   if (!location.user.empty()) {

@@ -65,12 +65,8 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
   auto machine = load_one_machine(context, names);
   DM_TRY(machine);
   const std::string& name = machine->record.name;
-  auto state = machine->driver->state();
-  DM_TRY(state);
-  if (*state != MachineState::running) {
-    return fail(ErrorKind::not_running,
-                fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", name));
-  }
+  DM_TRY(require_running(
+      *machine, fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", name)));
   auto target = machine_ssh_target(*machine);
   DM_TRY(target);
   // Connecting natively first pins the host key on first contact and refuses a changed one.

@@ -11,7 +11,6 @@ namespace dm {
 namespace {
 
 constexpr int k_ping_timeout_seconds = 10;
-constexpr int k_ssh_wait_seconds = 120;
 
 } // namespace
 
@@ -35,9 +34,9 @@ Result<MachineRecord> create_from_context(CommandContext& context, const CreateR
   auto driver = entry->make(make_driver_context(context, request.name), nlohmann::json::object());
   CreateDeps deps{context.store,
                   *driver,
-                  [](const SshTarget& target) {
+                  [wait = driver->ssh_wait_seconds()](const SshTarget& target) {
                     ConnectOptions options;
-                    options.wait_seconds = k_ssh_wait_seconds;
+                    options.wait_seconds = wait;
                     return open_ssh_shell(target, options);
                   },
                   [](const std::filesystem::path& path, const std::string& comment) {
@@ -75,11 +74,7 @@ Result<EngineAddress> checked_engine_endpoint(CommandContext& context, LoadedMac
 
 Result<std::unique_ptr<RemoteShell>> open_machine_shell(CommandContext& context,
                                                         LoadedMachine& machine) {
-  auto state = machine.driver->state();
-  DM_TRY(state);
-  if (*state != MachineState::running) {
-    return fail(ErrorKind::not_running, "Host is not running");
-  }
+  DM_TRY(require_running(machine, "Host is not running"));
   auto target = machine_ssh_target(machine);
   DM_TRY(target);
   auto shell = context.open_shell(*target);

@@ -19,6 +19,10 @@ class HttpClient;
 
 enum class FlagType { string, integer, boolean, string_list };
 
+// How a driver learns a machine's state: from this computer (cheap), or by
+// reaching the host over the network (then an SSH connection is the check).
+enum class StateCheck { local, network };
+
 // One `--<driver>-<name>` flag of a driver, described as data.
 struct DriverFlag {
   std::string name;          // full flag name without dashes, e.g. "generic-ip-address"
@@ -71,6 +75,9 @@ public:
   virtual Result<std::string> ip() = 0;
   virtual Result<SshTarget> ssh_target() = 0;
   [[nodiscard]] virtual int engine_port() const { return 2376; }
+  [[nodiscard]] virtual StateCheck state_check() const { return StateCheck::local; }
+  // How long create waits for SSH to answer after the driver made the machine.
+  [[nodiscard]] virtual int ssh_wait_seconds() const { return 120; }
 };
 
 // One row of the driver table in drivers/registry.cpp.

@@ -10,6 +10,8 @@ namespace dm {
 namespace {
 
 constexpr int k_probe_timeout_ms = 5000;
+// An existing server is up already; a short wait covers a slow sshd, not a boot.
+constexpr int k_ssh_wait_seconds = 20;
 
 class GenericDriver final : public Driver {
 public:
@@ -64,13 +66,8 @@ public:
                                 m_user_key));
       }
     }
-    ProbeResult probe = probe_tcp(m_ip, m_port, k_probe_timeout_ms, ReadFirstLine::yes);
-    if (probe.outcome != ProbeOutcome::answered) {
-      return fail(ErrorKind::precreate,
-                  fmt::format("cannot reach SSH on {}:{}: {}; check --generic-ip-address and "
-                              "--generic-ssh-port, and that sshd runs there",
-                              m_ip, m_port, probe.detail));
-    }
+    // Reachability is checked by the SSH connection create opens next: probing
+    // here would cost the server a second connection.
     return {};
   }
 
@@ -104,6 +101,9 @@ public:
   Result<void> restart() override { return unsupported("restart"); }
   Result<void> kill() override { return unsupported("kill"); }
   Result<void> remove() override { return {}; }
+
+  [[nodiscard]] StateCheck state_check() const override { return StateCheck::network; }
+  [[nodiscard]] int ssh_wait_seconds() const override { return k_ssh_wait_seconds; }
 
   Result<MachineState> state() override {
     ProbeResult probe = probe_tcp(m_ip, m_port, k_probe_timeout_ms, ReadFirstLine::yes);
