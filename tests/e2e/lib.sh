@@ -83,8 +83,11 @@ check_contains() {
 check_exit() {
   local description=$1 expected=$2
   shift 2
+  local started=$SECONDS
   "$@" >/tmp/dm-e2e-last.out 2>&1
   local code=$?
+  local took=$((SECONDS - started))
+  [ "$took" -ge 5 ] && description="$description [${took}s]"
   if [ "$code" = "$expected" ]; then
     pass "$description"
   else
