@@ -8,7 +8,7 @@ BENCH_STORE=$(mktemp -d /tmp/dm-bench.XXXXXX)
 export MACHINE_STORAGE_PATH="$BENCH_STORE"
 dm() { "$DMACHINE" "$@"; }
 now() { date +%s.%N; }
-elapsed() { echo "$(now) - $1" | bc | awk '{printf "%.2f", $1}'; }
+elapsed() { echo "$(now) - $1" | bc | awk '{printf "%.2f\n", $1}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # TCP connections to port 22 of the machines: every SYN this computer sends
