@@ -12,7 +12,7 @@ apt-get install -y -q --no-install-recommends \
   libssh2-1-dev libcurl4-openssl-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev \
   debootstrap iptables iproute2 util-linux procps psmisc kmod \
-  openssh-client openssh-server python3 busybox-static curl
+  openssh-client openssh-server python3 busybox-static curl openssl bc time
 # The docker client talks to the engines dmachine makes. Keep a newer one if present.
 if ! command -v docker >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends docker.io
