@@ -38,6 +38,7 @@ constexpr int k_debootstrap_timeout_seconds = 1800;
 constexpr int k_tool_timeout_seconds = 60;
 // Boot under load (twenty hosts starting at once on two cores) takes a while.
 constexpr int k_start_wait_ms = 120000;
+constexpr int k_launch_attempts = 3;
 constexpr int k_stop_wait_ms = 30000;
 constexpr int k_kill_wait_ms = 10000;
 constexpr int k_poll_ms = 100;
@@ -1089,15 +1090,34 @@ private:
     DM_TRY(write_file(local / "launch.sh", launcher_script(), 0700));
     DM_TRY(write_file(local / "inner.sh", inner_script(), 0700));
     auto console = local / "console.log";
-    auto started = run_ok({"sh", "-c", "exec setsid -f sh \"$0\" </dev/null >>\"$1\" 2>&1",
-                           (local / "launch.sh").string(), console.string()});
-    DM_TRY(started);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_start_wait_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (running_pid() > 0) {
-        return {};
+    // A host that dies during boot is launched again (bounded): under heavy
+    // load (dozens of hosts booting on two cores) a boot has been seen to exit.
+    for (int attempt = 1; attempt <= k_launch_attempts; ++attempt) {
+      auto console_size = fs::file_size(console, ignored);
+      if (ignored) {
+        console_size = 0;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
+      auto started = run_ok({"sh", "-c", "exec setsid -f sh \"$0\" </dev/null >>\"$1\" 2>&1",
+                             (local / "launch.sh").string(), console.string()});
+      DM_TRY(started);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_start_wait_ms);
+      bool exited = false;
+      while (!exited && std::chrono::steady_clock::now() < deadline) {
+        if (running_pid() > 0) {
+          return {};
+        }
+        auto text = read_text(console);
+        exited = text.size() > console_size &&
+                 text.find("launcher: the host exited during boot", console_size) != std::string::npos;
+        if (!exited) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
+        }
+      }
+      if (!exited) {
+        break;
+      }
+      DM_TRY(teardown(TeardownScope::all));
+      DM_TRY_CTX(setup_network(), "set up the network");
     }
     auto log = read_text(console);
     if (log.size() > 1500) {
