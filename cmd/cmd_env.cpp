@@ -28,6 +28,30 @@ std::string join_words(const std::vector<std::string>& words) {
 
 } // namespace
 
+Result<std::string> machine_env_code(CommandContext& context, LoadedMachine& machine,
+                                     const EnvRequest& request) {
+  ShellKind kind = shell_kind_from_env(std::getenv("SHELL"));
+  if (!request.shell.empty()) {
+    auto parsed = parse_shell_kind(request.shell);
+    DM_TRY(parsed);
+    kind = *parsed;
+  }
+  auto endpoint = checked_engine_endpoint(context, machine);
+  DM_TRY(endpoint);
+  EnvVars vars = {{"DOCKER_TLS_VERIFY", "1"},
+                  {"DOCKER_HOST", engine_url(endpoint->host, endpoint->port)},
+                  {"DOCKER_CERT_PATH", machine.dir.string()},
+                  {"DOCKER_MACHINE_NAME", machine.record.name}};
+  if (request.no_proxy) {
+    std::string existing = env_value("no_proxy");
+    if (existing.empty()) {
+      existing = env_value("NO_PROXY");
+    }
+    vars.emplace_back("NO_PROXY", no_proxy_value(existing, endpoint->host));
+  }
+  return render_env_set(kind, vars, request.hint_command);
+}
+
 Result<int> cmd_env(CommandContext& context, std::vector<std::string> args) {
   const std::string hint_command = "dmachine env" + join_words(args);
   CLI::App app{"Display the commands to set up the environment for the Docker client.\n\n"
@@ -73,21 +97,9 @@ Result<int> cmd_env(CommandContext& context, std::vector<std::string> args) {
   }
   auto machine = load_one_machine(context, names);
   DM_TRY(machine);
-  const std::string& name = machine->record.name;
-  auto endpoint = checked_engine_endpoint(context, *machine);
-  DM_TRY(endpoint);
-  EnvVars vars = {{"DOCKER_TLS_VERIFY", "1"},
-                  {"DOCKER_HOST", engine_url(endpoint->host, endpoint->port)},
-                  {"DOCKER_CERT_PATH", machine->dir.string()},
-                  {"DOCKER_MACHINE_NAME", name}};
-  if (no_proxy) {
-    std::string existing = env_value("no_proxy");
-    if (existing.empty()) {
-      existing = env_value("NO_PROXY");
-    }
-    vars.emplace_back("NO_PROXY", no_proxy_value(existing, endpoint->host));
-  }
-  context.out << render_env_set(kind, vars, hint_command);
+  auto code = machine_env_code(context, *machine, EnvRequest{shell, no_proxy, hint_command});
+  DM_TRY(code);
+  context.out << *code;
   return 0;
 }
 

@@ -7,9 +7,7 @@
 
 namespace dm {
 
-namespace {
-
-Result<std::string> remove_one(CommandContext& context, const std::string& name, bool force) {
+Result<std::string> remove_machine(CommandContext& context, const std::string& name, bool force) {
   if (!context.store.exists(name)) {
     return fail(ErrorKind::not_found, machine_not_found_message(name));
   }
@@ -44,8 +42,6 @@ Result<std::string> remove_one(CommandContext& context, const std::string& name,
   DM_TRY(context.store.remove_machine_dir(name));
   return note;
 }
-
-} // namespace
 
 Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args) {
   CLI::App app{"Remove a machine.\n\nUsage: dmachine rm [OPTIONS] [arg...]", "dmachine rm"};
@@ -82,7 +78,7 @@ Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args) {
   }
   int exit_code = 0;
   for (const auto& name : names) {
-    auto removed = remove_one(context, name, force);
+    auto removed = remove_machine(context, name, force);
     if (!removed) {
       context.err << removed.error().message << "\n";
       exit_code = 1;

@@ -19,8 +19,23 @@ const CommandEntry* find_command(const std::string& name);
 // The closest command name within a small edit distance, or "".
 std::string suggest_command(const std::string& name);
 
+// rm of one machine: the driver frees it, then its store entry goes. Returns the
+// driver's note (e.g. "the server was left alone"). force: remove the entry even
+// when the machine cannot be removed or its record is unreadable.
+Result<std::string> remove_machine(CommandContext& context, const std::string& name, bool force);
+
+// The env variables of a running machine whose engine answered, as shell code.
+struct EnvRequest {
+  std::string shell; // "" = from $SHELL
+  bool no_proxy = false;
+  std::string hint_command; // "dmachine env NAME"
+};
+Result<std::string> machine_env_code(CommandContext& context, LoadedMachine& machine,
+                                     const EnvRequest& request);
+
 // Command bodies, one file each under cmd/.
 Result<int> cmd_active(CommandContext& context, std::vector<std::string> args);
+Result<int> cmd_cluster(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_config(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_create(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_env(CommandContext& context, std::vector<std::string> args);

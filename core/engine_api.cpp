@@ -152,4 +152,9 @@ Result<nlohmann::json> engine_post(HttpClient& http, const EngineEndpoint& endpo
   return json_call(http, request);
 }
 
+Result<nlohmann::json> engine_delete(HttpClient& http, const EngineEndpoint& endpoint,
+                                     const std::string& path, int timeout_seconds) {
+  return json_call(http, make_request(endpoint, "DELETE", path, timeout_seconds));
+}
+
 } // namespace dm

@@ -27,11 +27,14 @@ Result<void> wait_for_engine(HttpClient& http, const EngineEndpoint& endpoint, i
 // GET /version -> "Version".
 Result<std::string> engine_version(HttpClient& http, const EngineEndpoint& endpoint,
                                    int timeout_seconds);
-// GET/POST path (e.g. "/swarm", "/swarm/init"); a 2xx body is parsed as JSON (empty -> null).
+// GET/POST path (a query string may follow the path) (e.g. "/swarm", "/swarm/init"); a 2xx body is parsed as JSON (empty -> null).
 Result<nlohmann::json> engine_get(HttpClient& http, const EngineEndpoint& endpoint,
                                   const std::string& path, int timeout_seconds);
 Result<nlohmann::json> engine_post(HttpClient& http, const EngineEndpoint& endpoint,
                                    const std::string& path, const nlohmann::json& body,
                                    int timeout_seconds);
+// DELETE path (e.g. "/nodes/ID?force=true").
+Result<nlohmann::json> engine_delete(HttpClient& http, const EngineEndpoint& endpoint,
+                                     const std::string& path, int timeout_seconds);
 
 } // namespace dm

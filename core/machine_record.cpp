@@ -400,6 +400,14 @@ nlohmann::ordered_json to_ordered_json(const MachineRecord& record) {
   return out;
 }
 
+Result<EngineOptions> parse_engine_options(const nlohmann::json& object) {
+  return parse_engine(object);
+}
+
+nlohmann::ordered_json engine_options_json(const EngineOptions& engine) {
+  return engine_json(engine);
+}
+
 nlohmann::json to_json(const MachineRecord& record) { return json(to_ordered_json(record)); }
 
 std::string render_machine_record(const MachineRecord& record) {

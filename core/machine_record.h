@@ -66,6 +66,10 @@ nlohmann::ordered_json to_ordered_json(const MachineRecord& record);
 // The JSON text as written to disk (4-space indent, like docker-machine).
 std::string render_machine_record(const MachineRecord& record);
 
+// The EngineOptions object alone (cluster records keep one for machines made later).
+Result<EngineOptions> parse_engine_options(const nlohmann::json& object);
+nlohmann::ordered_json engine_options_json(const EngineOptions& engine);
+
 // A fresh record for a new machine in store_root with docker-machine's defaults.
 MachineRecord new_machine_record(const std::string& name, const std::string& driver_name,
                                  const std::string& store_root);

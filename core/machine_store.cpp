@@ -347,15 +347,17 @@ Result<FileLock> MachineStore::lock_machine(const std::string& name, int timeout
   if (!is_valid_machine_name(name)) {
     return fail(ErrorKind::usage, invalid_name_message());
   }
-  DM_TRY(ensure_layout());
-  DM_TRY(make_dir(m_root / ".locks"));
-  return lock_file(m_root / ".locks" / ("machine-" + name + ".lock"), timeout_seconds);
+  return lock_named("machine-" + name, timeout_seconds);
 }
 
 Result<FileLock> MachineStore::lock_store(int timeout_seconds) const {
+  return lock_named("store", timeout_seconds);
+}
+
+Result<FileLock> MachineStore::lock_named(const std::string& key, int timeout_seconds) const {
   DM_TRY(ensure_layout());
   DM_TRY(make_dir(m_root / ".locks"));
-  return lock_file(m_root / ".locks" / "store.lock", timeout_seconds);
+  return lock_file(m_root / ".locks" / (key + ".lock"), timeout_seconds);
 }
 
 fs::path default_store_path() {

@@ -70,6 +70,8 @@ public:
   // Per-machine lock (mutations of one machine) and store-wide lock (CA creation).
   Result<FileLock> lock_machine(const std::string& name, int timeout_seconds = 600) const;
   Result<FileLock> lock_store(int timeout_seconds = 600) const;
+  // A lock of its own for something else in the store (<root>/.locks/<key>.lock).
+  Result<FileLock> lock_named(const std::string& key, int timeout_seconds = 600) const;
 
 private:
   std::filesystem::path m_root;
