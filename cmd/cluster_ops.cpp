@@ -532,15 +532,11 @@ Result<void> remove_node(CommandContext& context, ClusterRecord& record,
       }
       return swarm_leave(context.http_client, self->endpoint, false, k_api_timeout);
     }));
-    DM_TRY(run_step(progress, "remove the node from the swarm", [&]() -> Result<void> {
-      // The managers notice the node is down within seconds; force covers a slow notice.
-      auto down = wait_until(30, "wait for the node to be down", [&]() -> Result<bool> {
-        auto node = find_swarm_node(context, *manager, target);
-        DM_TRY(node);
-        return node->state == "down";
-      });
-      return swarm_remove_node(context.http_client, manager->endpoint, swarm_node->id,
-                               !down.has_value(), k_api_timeout);
+    // The node has left (or is down): the managers may still list it as ready
+    // for a few seconds, so the removal is forced rather than waited for.
+    DM_TRY(run_step(progress, "remove the node from the swarm", [&] {
+      return swarm_remove_node(context.http_client, manager->endpoint, swarm_node->id, true,
+                               k_api_timeout);
     }));
   } else if (swarm_node.error().kind != ErrorKind::not_found) {
     return fail(swarm_node.error());

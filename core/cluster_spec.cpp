@@ -13,6 +13,9 @@ constexpr int k_max_nodes = 100;
 // A scalar or a list of scalars, as a list.
 Result<std::vector<std::string>> scalar_list(const YAML::Node& node, const std::string& where) {
   std::vector<std::string> values;
+  if (!node) {
+    return values;
+  }
   if (node.IsScalar()) {
     values.push_back(node.as<std::string>());
   } else if (node.IsSequence()) {
@@ -82,7 +85,7 @@ Result<void> known_keys(const YAML::Node& map, const std::set<std::string>& know
 
 Result<DriverOptions> driver_options(const YAML::Node& node, const std::string& where) {
   DriverOptions options;
-  if (node.IsNull()) {
+  if (!node || node.IsNull()) {
     return options;
   }
   if (!node.IsMap()) {
@@ -99,7 +102,7 @@ Result<DriverOptions> driver_options(const YAML::Node& node, const std::string& 
 
 Result<NodeLabels> labels(const YAML::Node& node, const std::string& where) {
   NodeLabels result;
-  if (node.IsNull()) {
+  if (!node || node.IsNull()) {
     return result;
   }
   if (!node.IsMap()) {
@@ -115,7 +118,7 @@ Result<NodeLabels> labels(const YAML::Node& node, const std::string& where) {
 
 Result<EngineOptions> engine_options(const YAML::Node& node) {
   EngineOptions engine;
-  if (node.IsNull()) {
+  if (!node || node.IsNull()) {
     return engine;
   }
   if (!node.IsMap()) {

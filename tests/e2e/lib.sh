@@ -34,8 +34,15 @@ e2e_init() {
   log "store $E2E_STORE, subnet $LOCAL_SUBNET, bridge $LOCAL_BRIDGE"
 }
 
+# e2e_on_exit 'COMMANDS': runs COMMANDS at exit, before the machines are removed.
+E2E_ON_EXIT=""
+e2e_on_exit() { E2E_ON_EXIT=$1; }
+
 e2e_cleanup() {
   local code=$?
+  # A failed check fails the suite, whatever the last command returned.
+  [ "$code" -eq 0 ] && [ "$E2E_FAILED" -gt 0 ] && code=1
+  [ -n "$E2E_ON_EXIT" ] && eval "$E2E_ON_EXIT"
   if [ -n "${E2E_STORE:-}" ] && [ -d "$E2E_STORE/machines" ]; then
     local names
     names=$(ls "$E2E_STORE/machines" 2>/dev/null)

@@ -10,7 +10,7 @@ command -v docker >/dev/null || skip "the docker client is missing (apt-get inst
 command -v openssl >/dev/null || skip "openssl is missing (apt-get install openssl)"
 S="$E2E_STORE"
 work=$(mktemp -d)
-trap 'rm -rf "$work"; e2e_cleanup' EXIT
+e2e_on_exit 'rm -rf "$work"'
 
 log "a local machine with the engine, reached by the docker client over TLS"
 check_exit "create eng (local, engine provisioned)" 0 dm create -d local eng

@@ -7,7 +7,7 @@ e2e_init
 command -v openssl >/dev/null || skip "openssl is missing (apt-get install openssl)"
 S="$E2E_STORE"
 work=$(mktemp -d)
-trap 'rm -rf "$work"; e2e_cleanup' EXIT
+e2e_on_exit 'rm -rf "$work"'
 N=20
 names=$(seq -f 'p%02g' 1 $N)
 
