@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 #include <ostream>
 
 namespace dm {
@@ -12,6 +13,17 @@ namespace {
 
 const char* const k_no_machine_name =
     "Error: No machine name(s) specified and no \"default\" machine exists";
+
+// The descriptions carry docker-machine's usage line; CLI11's own would repeat it.
+class DescribedUsageFormatter : public CLI::Formatter {
+public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    if (app->get_description().find("Usage: ") != std::string::npos) {
+      return "";
+    }
+    return CLI::Formatter::make_usage(app, std::move(name));
+  }
+};
 
 } // namespace
 
@@ -24,6 +36,7 @@ std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::st
       option->allow_extra_args(false);
     }
   }
+  app.formatter(std::make_shared<DescribedUsageFormatter>());
   // CLI11 takes its arguments in reverse order.
   std::reverse(args.begin(), args.end());
   try {
