@@ -210,11 +210,19 @@ Result<void> ClusterStore::create(const std::string& name) const {
       }
       return fail("mkdir " + path.string() + ": " + std::strerror(errno));
     }
+    // 0700 whatever the umask is.
+    if (::chmod(path.c_str(), k_dir_mode) != 0) {
+      return fail("chmod " + path.string() + ": " + std::strerror(errno));
+    }
   }
   return {};
 }
 
 Result<void> ClusterStore::remove(const std::string& name) const {
+  // A name is one path component: never "", "." or "..", which would reach the store itself.
+  if (!is_valid_machine_name(name)) {
+    return fail(ErrorKind::usage, "Invalid cluster name \"" + name + "\"");
+  }
   std::error_code ec;
   fs::remove_all(dir(name), ec);
   if (ec) {

@@ -32,6 +32,10 @@ Result<std::vector<std::string>> scalar_list(const YAML::Node& node, const std::
 }
 
 Result<std::string> scalar(const YAML::Node& node, const std::string& where) {
+  // A missing key is an invalid node: IsScalar() on it would throw (and read as bad YAML).
+  if (!node) {
+    return fail(ErrorKind::usage, where + " is missing");
+  }
   if (!node.IsScalar()) {
     return fail(ErrorKind::usage, where + ": expected a single value");
   }

@@ -74,7 +74,8 @@ Result<void> swarm_update_node(HttpClient& http, const EngineEndpoint& endpoint,
 Result<void> swarm_remove_node(HttpClient& http, const EngineEndpoint& endpoint,
                                const std::string& node_id, bool force, int timeout_seconds);
 
-// GET /tasks: how many tasks the swarm wants running on the node and are not yet shut down.
+// GET /tasks: tasks on the node that the swarm still wants running or that have not
+// finished yet (a drain is over when this is 0).
 Result<int> swarm_tasks_on_node(HttpClient& http, const EngineEndpoint& endpoint,
                                 const std::string& node_id, int timeout_seconds);
 

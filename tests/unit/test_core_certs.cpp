@@ -1,6 +1,8 @@
 #include "core/certs.h"
 #include "core/machine_store.h"
 
+#include "tests/fakes/temp_dir.h"
+
 #include <catch2/catch.hpp>
 
 #include <openssl/bio.h>
@@ -17,32 +19,11 @@
 
 namespace fs = std::filesystem;
 
+using dm::testing::mode_of;
+using dm::testing::TempDir;
+
 namespace {
 
-class CertsTempDir {
-public:
-  CertsTempDir() {
-    std::random_device rd;
-    m_path = fs::temp_directory_path() / ("dm-certs-test-" + std::to_string(rd()));
-    fs::create_directories(m_path);
-  }
-  ~CertsTempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  CertsTempDir(const CertsTempDir&) = delete;
-  CertsTempDir& operator=(const CertsTempDir&) = delete;
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
-int file_mode(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return static_cast<int>(st.st_mode & 07777);
-}
 
 std::string slurp(const fs::path& p) {
   auto data = dm::read_file(p);
@@ -69,15 +50,15 @@ bool has_command(const char* name) {
 } // namespace
 
 TEST_CASE("ensure_ca_and_client creates the CA and client pair with private modes", "[certs]") {
-  CertsTempDir tmp;
+  TempDir tmp;
   fs::path dir = tmp.path() / "certs";
   auto r = dm::ensure_ca_and_client(dir, "alice", dm::RegenerateClient::no);
   REQUIRE(r);
-  CHECK(file_mode(dir) == 0700);
-  CHECK(file_mode(dir / "ca.pem") == 0644);
-  CHECK(file_mode(dir / "cert.pem") == 0644);
-  CHECK(file_mode(dir / "ca-key.pem") == 0600);
-  CHECK(file_mode(dir / "key.pem") == 0600);
+  CHECK(mode_of(dir) == 0700);
+  CHECK(mode_of(dir / "ca.pem") == 0644);
+  CHECK(mode_of(dir / "cert.pem") == 0644);
+  CHECK(mode_of(dir / "ca-key.pem") == 0600);
+  CHECK(mode_of(dir / "key.pem") == 0600);
 
   std::string ca = slurp(dir / "ca.pem");
   std::string client = slurp(dir / "cert.pem");
@@ -98,7 +79,7 @@ TEST_CASE("ensure_ca_and_client creates the CA and client pair with private mode
 }
 
 TEST_CASE("ensure_ca_and_client keeps existing files unless told to regenerate", "[certs]") {
-  CertsTempDir tmp;
+  TempDir tmp;
   fs::path dir = tmp.path();
   REQUIRE(dm::ensure_ca_and_client(dir, "alice", dm::RegenerateClient::no));
   const char* names[] = {"ca.pem", "ca-key.pem", "cert.pem", "key.pem"};
@@ -131,7 +112,7 @@ TEST_CASE("ensure_ca_and_client keeps existing files unless told to regenerate",
 }
 
 TEST_CASE("a corrupt ca.pem gives an error naming the file", "[certs]") {
-  CertsTempDir tmp;
+  TempDir tmp;
   fs::path dir = tmp.path();
   REQUIRE(dm::ensure_ca_and_client(dir, "alice", dm::RegenerateClient::no));
   REQUIRE(dm::write_file_atomic(dir / "ca.pem", "garbage\n", 0644));
@@ -151,7 +132,7 @@ TEST_CASE("a corrupt ca.pem gives an error naming the file", "[certs]") {
 }
 
 TEST_CASE("make_server_cert signs a serverAuth certificate with IP and DNS SANs", "[certs]") {
-  CertsTempDir tmp;
+  TempDir tmp;
   fs::path dir = tmp.path();
   REQUIRE(dm::ensure_ca_and_client(dir, "alice", dm::RegenerateClient::no));
   std::vector<std::string> sans{"192.168.99.100", "localhost", "::1", "node-1.example.com"};
@@ -171,7 +152,7 @@ TEST_CASE("make_server_cert signs a serverAuth certificate with IP and DNS SANs"
   CHECK(*expiry > std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 2 + 24 * 300));
 
   // Another CA does not vouch for it.
-  CertsTempDir other;
+  TempDir other;
   REQUIRE(dm::ensure_ca_and_client(other.path(), "mallory", dm::RegenerateClient::no));
   auto wrong = dm::verify_certificate(server->cert_pem, slurp(other.path() / "ca.pem"));
   REQUIRE_FALSE(wrong);
@@ -186,7 +167,7 @@ TEST_CASE("openssl CLI accepts the generated chain", "[certs]") {
     WARN("SKIPPED: the openssl command is not installed");
     return;
   }
-  CertsTempDir tmp;
+  TempDir tmp;
   fs::path dir = tmp.path();
   REQUIRE(dm::ensure_ca_and_client(dir, "alice", dm::RegenerateClient::no));
   auto server = dm::make_server_cert(dir / "ca.pem", dir / "ca-key.pem", {"127.0.0.1"}, "alice");

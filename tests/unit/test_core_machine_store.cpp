@@ -1,5 +1,7 @@
 #include "core/machine_store.h"
 
+#include "tests/fakes/temp_dir.h"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -12,33 +14,11 @@
 
 namespace fs = std::filesystem;
 
+using dm::testing::mode_of;
+using dm::testing::TempDir;
+
 namespace {
 
-// A fresh directory, removed at the end of the test.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dm-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
-int mode_of(const fs::path& path) {
-  struct stat info {};
-  REQUIRE(::stat(path.c_str(), &info) == 0);
-  return static_cast<int>(info.st_mode & 07777);
-}
 
 std::string fixture_config() {
   auto text = dm::read_file(fs::path(DM_FIXTURES_DIR) / "docker-machine-store/machines/node1/config.json");
