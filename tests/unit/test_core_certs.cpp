@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sys/stat.h>
 
@@ -142,6 +143,17 @@ TEST_CASE("make_server_cert signs a serverAuth certificate with IP and DNS SANs"
   CHECK(dm::verify_certificate(server->cert_pem, ca));
   CHECK((extended_key_usage(server->cert_pem) & XKU_SSL_SERVER) != 0);
   CHECK_THAT(server->key_pem, Catch::Contains("PRIVATE KEY"));
+  // A P-256 key: made in microseconds, for every machine.
+  {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(server->key_pem.data(), static_cast<int>(server->key_pem.size())),
+        BIO_free);
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+    REQUIRE(key);
+    CHECK(EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC);
+    CHECK(EVP_PKEY_get_bits(key.get()) == 256);
+  }
 
   auto got = dm::certificate_sans(server->cert_pem);
   REQUIRE(got);
