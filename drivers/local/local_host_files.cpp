@@ -1,0 +1,57 @@
+#include "drivers/local/local_host_files.h"
+
+#include "drivers/local/local_util.h"
+
+#include <fmt/format.h>
+#include <sstream>
+
+namespace dm::local {
+
+namespace fs = std::filesystem;
+
+Result<void> write_host_files(const fs::path& upper, const std::string& machine_name,
+                              const std::string& public_key) {
+  DM_TRY(make_dir(upper / "etc", 0755));
+  DM_TRY(write_file(upper / "etc/hostname", machine_name + "\n", 0644));
+  DM_TRY(write_file(upper / "etc/hosts",
+                    fmt::format("127.0.0.1\tlocalhost\n127.0.1.1\t{}\n::1\tlocalhost "
+                                "ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
+                                "ff02::2\tip6-allrouters\n",
+                                machine_name),
+                    0644));
+  DM_TRY(write_file(upper / "etc/resolv.conf", resolv_conf(), 0644));
+  DM_TRY(make_dir(upper / "root", 0700));
+  DM_TRY(make_dir(upper / "root/.ssh", 0700));
+  DM_TRY(write_file(upper / "root/.ssh/authorized_keys", public_key, 0600));
+  return {};
+}
+
+std::string resolv_conf() {
+  auto text = read_text("/etc/resolv.conf");
+  auto loopback = [](const std::string& content) {
+    std::istringstream in(content);
+    std::string line;
+    bool any = false;
+    bool all_loopback = true;
+    while (std::getline(in, line)) {
+      auto words = split_ws(line);
+      if (words.size() >= 2 && words[0] == "nameserver") {
+        any = true;
+        all_loopback = all_loopback && words[1].rfind("127.", 0) == 0;
+      }
+    }
+    return any && all_loopback;
+  };
+  if (loopback(text)) {
+    auto upstream = read_text("/run/systemd/resolve/resolv.conf");
+    if (!upstream.empty() && !loopback(upstream)) {
+      return upstream;
+    }
+  }
+  if (text.empty()) {
+    return "nameserver 1.1.1.1\n";
+  }
+  return text;
+}
+
+} // namespace dm::local

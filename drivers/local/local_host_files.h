@@ -1,0 +1,17 @@
+#pragma once
+// The files that make a host its own, written into its overlay's upper layer.
+#include "core/result.h"
+
+#include <filesystem>
+#include <string>
+
+namespace dm::local {
+
+// Writes etc/hostname, etc/hosts, etc/resolv.conf and root's authorized_keys under upper.
+Result<void> write_host_files(const std::filesystem::path& upper, const std::string& machine_name,
+                              const std::string& public_key);
+// This computer's resolv.conf, or systemd-resolved's upstream one when ours names only
+// loopback servers; "nameserver 1.1.1.1" when there is none.
+std::string resolv_conf();
+
+} // namespace dm::local

@@ -1,0 +1,41 @@
+#pragma once
+// Starting a host — a launcher that makes its cgroups and namespaces, and an inner
+// script that runs as its PID 1 until it execs systemd — and telling whether it runs.
+#include "core/result.h"
+#include "drivers/local/local_util.h"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <sys/types.h>
+
+namespace dm::local {
+
+struct HostSpec {
+  std::string id;                     // the cgroup subtree is dmachine/<id>
+  std::string machine_name;           // the hostname
+  std::string netns;                  // made by HostNetwork::setup
+  std::filesystem::path local_dir;    // <machine>/local: upper, work, rootfs, docker, pid, logs
+  std::filesystem::path image_rootfs; // the overlay's lower layer
+  long memory_mb = 0;                 // 0: no limit
+  long cpus = 0;                      // 0: no limit
+};
+
+// The launcher (launch.sh): cgroups with the limits, then inner.sh in new namespaces;
+// it writes systemd's host PID to <local_dir>/pid.
+std::string launcher_script(const HostSpec& spec);
+// inner.sh, PID 1 of the host: overlay root, /dev, /proc, /sys, cgroups, hostname and
+// SSH host keys, then exec systemd.
+std::string inner_script(const HostSpec& spec);
+// Writes both scripts and starts the launcher, waiting for systemd; when the host exits
+// during boot, calls reset (to clean up and remake the network) and tries again, 3 times in all.
+Result<void> launch(const ToolRunner& tools, const HostSpec& spec,
+                    const std::function<Result<void>()>& reset);
+// The host PID of the machine's systemd, or 0 when it is not running (PID reuse is detected).
+pid_t running_pid(const std::filesystem::path& local_dir, const std::string& id);
+// Waits at most timeout_ms for pid to be no live process of the machine; true when it is gone.
+bool wait_gone(pid_t pid, const std::string& id, int timeout_ms);
+// True while a process other than a zombie is in the machine's cgroup subtree.
+bool any_process_in_subtree(const std::string& id);
+
+} // namespace dm::local

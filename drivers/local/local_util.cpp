@@ -1,0 +1,198 @@
+#include "drivers/local/local_util.h"
+
+#include "core/machine_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace dm::local {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_default_mirror = "http://deb.debian.org/debian";
+
+} // namespace
+
+std::string trim(std::string text) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
+  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
+  return text;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return "";
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<std::string> split_ws(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> words;
+  std::string word;
+  while (in >> word) {
+    words.push_back(word);
+  }
+  return words;
+}
+
+std::string fnv1a_hex(const std::string& text) {
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 16777619u;
+  }
+  return fmt::format("{:08x}", hash);
+}
+
+bool parse_int(const std::string& text, long& value) {
+  try {
+    size_t used = 0;
+    value = std::stol(text, &used);
+    return used == text.size();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool parse_ipv4(const std::string& text, std::array<int, 4>& octets) {
+  std::istringstream in(text);
+  std::string part;
+  int index = 0;
+  while (std::getline(in, part, '.')) {
+    long value = 0;
+    if (index >= 4 || part.empty() || !parse_int(part, value) || value < 0 || value > 255) {
+      return false;
+    }
+    octets[static_cast<size_t>(index++)] = static_cast<int>(value);
+  }
+  return index == 4;
+}
+
+Result<void> write_file(const fs::path& path, const std::string& data, int mode) {
+  auto written = write_file_atomic(path, data, mode);
+  if (!written) {
+    return fail(written.error());
+  }
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    return fail(fmt::format("chmod {}: {}", path.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+Result<void> make_dir(const fs::path& path, int mode) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error) {
+    return fail(fmt::format("create directory {}: {}", path.string(), error.message()));
+  }
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    return fail(fmt::format("chmod {}: {}", path.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+bool tool_exists(const std::string& name) {
+  for (const char* dir :
+       {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"}) {
+    if (::access((fs::path(dir) / name).c_str(), X_OK) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string detect_mirror() {
+  auto usable = [](const std::string& uri) {
+    return (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) &&
+           uri.find("security") == std::string::npos &&
+           (uri.size() >= 7 && (uri.ends_with("/debian") || uri.ends_with("/debian/")));
+  };
+  std::vector<fs::path> files{"/etc/apt/sources.list"};
+  std::error_code error;
+  std::vector<fs::path> extra;
+  for (const auto& entry : fs::directory_iterator("/etc/apt/sources.list.d", error)) {
+    auto name = entry.path().filename().string();
+    if (name.ends_with(".sources") || name.ends_with(".list")) {
+      extra.push_back(entry.path());
+    }
+  }
+  std::sort(extra.begin(), extra.end());
+  files.insert(files.end(), extra.begin(), extra.end());
+  for (const auto& file : files) {
+    std::istringstream in(read_text(file));
+    std::string line;
+    bool deb822 = file.extension() == ".sources";
+    while (std::getline(in, line)) {
+      auto words = split_ws(line);
+      if (words.empty() || words[0][0] == '#') {
+        continue;
+      }
+      if (deb822 && words[0] == "URIs:") {
+        for (size_t i = 1; i < words.size(); ++i) {
+          if (usable(words[i])) {
+            return words[i];
+          }
+        }
+      } else if (!deb822 && words[0] == "deb") {
+        for (size_t i = 1; i < words.size(); ++i) {
+          if (words[i][0] == '[') {
+            continue; // options like [arch=amd64]
+          }
+          if (usable(words[i])) {
+            return words[i];
+          }
+          break;
+        }
+      }
+    }
+  }
+  return k_default_mirror;
+}
+
+bool mounted_below(const fs::path& dir) {
+  auto text = read_text("/proc/self/mountinfo");
+  auto needle = " " + dir.string() + "/";
+  return text.find(needle) != std::string::npos;
+}
+
+Result<ProcessResult> ToolRunner::run(const std::vector<std::string>& argv,
+                                      int timeout_seconds) const {
+  if (m_runner == nullptr) {
+    return fail("the local driver has no process runner");
+  }
+  ProcessOptions options;
+  options.timeout_seconds = timeout_seconds;
+  return m_runner->run(argv, options);
+}
+
+Result<void> ToolRunner::run_ok(const std::vector<std::string>& argv, int timeout_seconds) const {
+  auto result = run(argv, timeout_seconds);
+  DM_TRY_CTX(result, join_argv(argv));
+  if (result->exit_status != 0) {
+    auto detail = trim(result->err.empty() ? result->out : result->err);
+    if (detail.size() > 2000) {
+      detail = "..." + detail.substr(detail.size() - 2000);
+    }
+    return fail(
+        fmt::format("{} failed (exit {}): {}", join_argv(argv), result->exit_status, detail));
+  }
+  return {};
+}
+
+} // namespace dm::local
