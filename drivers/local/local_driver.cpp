@@ -186,6 +186,8 @@ public:
     DM_TRY(make_dir(local / "docker", 0710));
     DM_TRY_CTX(write_host_files(local / "upper", m_context.machine_name, key),
                "write the host's files");
+    DM_TRY_CTX(hold_engine_until_provisioned(local / "upper", images().rootfs(m_image)),
+               "write the host's files");
     auto ip = network().allocate_ip();
     DM_TRY_CTX(ip, "allocate an IP address");
     m_ip = *ip;

@@ -2,8 +2,12 @@
 
 #include "drivers/local/local_util.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace dm::local {
 
@@ -23,6 +27,28 @@ Result<void> write_host_files(const fs::path& upper, const std::string& machine_
   DM_TRY(make_dir(upper / "root", 0700));
   DM_TRY(make_dir(upper / "root/.ssh", 0700));
   DM_TRY(write_file(upper / "root/.ssh/authorized_keys", public_key, 0600));
+  return {};
+}
+
+Result<void> hold_engine_until_provisioned(const fs::path& upper, const fs::path& lower) {
+  // dockerd started at the first boot would only be restarted by provisioning with
+  // its TLS configuration: hiding the boot-time links (an overlayfs whiteout, a 0:0
+  // character device) spares that start, about 0.4 s of CPU per machine. The
+  // provisioner enables docker.service again, so later boots start the engine.
+  const fs::path wants = "etc/systemd/system/multi-user.target.wants";
+  for (const char* unit : {"docker.service", "containerd.service"}) {
+    std::error_code ec;
+    if (!fs::is_symlink(lower / wants / unit, ec)) {
+      continue;
+    }
+    DM_TRY(make_dir(upper / "etc/systemd", 0755));
+    DM_TRY(make_dir(upper / "etc/systemd/system", 0755));
+    DM_TRY(make_dir(upper / wants, 0755));
+    const fs::path whiteout = upper / wants / unit;
+    if (::mknod(whiteout.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0 && errno != EEXIST) {
+      return fail(fmt::format("mknod {}: {}", whiteout.string(), std::strerror(errno)));
+    }
+  }
   return {};
 }
 

@@ -10,6 +10,10 @@ namespace dm::local {
 // Writes etc/hostname, etc/hosts, etc/resolv.conf and root's authorized_keys under upper.
 Result<void> write_host_files(const std::filesystem::path& upper, const std::string& machine_name,
                               const std::string& public_key);
+// Hides the image's boot-time start of docker and containerd (whiteouts in upper over
+// lower), so that provisioning starts the engine once, configured.
+Result<void> hold_engine_until_provisioned(const std::filesystem::path& upper,
+                                           const std::filesystem::path& lower);
 // This computer's resolv.conf, or systemd-resolved's upstream one when ours names only
 // loopback servers; "nameserver 1.1.1.1" when there is none.
 std::string resolv_conf();
