@@ -107,6 +107,7 @@ CreateRequest node_request(const ClusterRecord& record, const DriverEntry& drive
 void remove_machines(CommandContext& context, const std::vector<std::string>& names) {
   std::vector<std::string> warnings(names.size());
   parallel_for(names.size(), k_pool, [&](size_t i) {
+    CleanupScope cleaning; // runs to its end even after Ctrl-C
     if (!context.store.exists(names[i])) {
       return;
     }

@@ -37,6 +37,7 @@ public:
           m_request.name, m_request.name));
       return;
     }
+    CleanupScope cleaning; // even after Ctrl-C: nothing may be left half-made
     m_deps.progress.note(fmt::format("Removing the partly created machine \"{}\"", m_request.name));
     if (m_driver_created) {
       auto removed = m_deps.driver.remove();

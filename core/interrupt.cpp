@@ -9,6 +9,7 @@ namespace dm {
 namespace {
 
 std::atomic<int> g_signals{0};
+thread_local int t_cleanup_depth = 0;
 
 void on_signal(int signal_number) {
   if (g_signals.fetch_add(1) > 0) {
@@ -30,6 +31,10 @@ void install_interrupt_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-bool interrupted() { return g_signals.load() > 0; }
+bool interrupted() { return g_signals.load() > 0 && t_cleanup_depth == 0; }
+
+CleanupScope::CleanupScope() { ++t_cleanup_depth; }
+
+CleanupScope::~CleanupScope() { --t_cleanup_depth; }
 
 } // namespace dm

@@ -207,6 +207,7 @@ public:
     }
     DM_TRY(teardown(TeardownScope::all));
     DM_TRY_CTX(network().setup(), "set up the network");
+    DM_TRY_CTX(raise_host_limits(), "prepare this computer");
     DM_TRY_CTX(launch(m_tools, host_spec(), [this]() { return relaunch_reset(); }),
                "launch the host");
     return {};

@@ -81,6 +81,17 @@ Result<std::string> HostNetwork::allocate_ip() const {
   DM_TRY(lock);
   auto leases = read_leases();
   auto me = m_spec.machine_dir.string();
+  // A create killed before it could clean up, or a store deleted by hand, leaves
+  // leases nobody frees: one whose machine directory and network namespace are
+  // both gone is nobody's, and its address is free again.
+  const auto stale = std::erase_if(leases, [](const Lease& lease) {
+    std::error_code ec;
+    return !fs::exists(lease.machine_dir, ec) &&
+           !fs::exists(fs::path("/run/netns") / ("dm-" + fnv1a_hex(lease.machine_dir)), ec);
+  });
+  if (stale > 0) {
+    DM_TRY(write_leases(leases));
+  }
   std::set<std::string> taken;
   for (const auto& lease : leases) {
     if (lease.machine_dir == me && lease.ip.rfind(*prefix, 0) == 0) {

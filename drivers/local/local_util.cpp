@@ -195,4 +195,33 @@ Result<void> ToolRunner::run_ok(const std::vector<std::string>& argv, int timeou
   return {};
 }
 
+Result<void> raise_host_limits() {
+  // Every host runs its own systemd, journald, dockerd...: each takes inotify
+  // instances and kernel keys from root's shared allowance. At Debian's defaults
+  // (128 inotify instances, 200 keys) about twenty hosts exhaust them and the next
+  // one's systemd stalls at boot ("Failed to create inotify object: Too many open
+  // files"). Raised to the floors LXD's production setup advises; never lowered.
+  const std::pair<const char*, long> floors[] = {
+      {"/proc/sys/fs/inotify/max_user_instances", 8192},
+      {"/proc/sys/fs/inotify/max_user_watches", 524288},
+      {"/proc/sys/kernel/keys/maxkeys", 2000},
+      {"/proc/sys/kernel/keys/maxbytes", 2000000},
+  };
+  for (const auto& [path, floor] : floors) {
+    long current = 0;
+    if (!parse_int(trim(read_text(path)), current) || current >= floor) {
+      continue; // absent in this kernel, or already enough
+    }
+    std::ofstream out(path);
+    out << floor << "\n";
+    out.flush();
+    if (!out) {
+      return fail(fmt::format("cannot raise {} from {} to {} (many hosts need more than the "
+                              "default); set it with sysctl",
+                              path, current, floor));
+    }
+  }
+  return {};
+}
+
 } // namespace dm::local

@@ -54,4 +54,8 @@ private:
   ProcessRunner* m_runner = nullptr;
 };
 
+// Raises the inotify and kernel-key allowances that many systemd hosts share
+// (never lowers them); an error says which could not be raised.
+Result<void> raise_host_limits();
+
 } // namespace dm::local

@@ -83,6 +83,14 @@ code=$?
 [ "$code" -ne 0 ] && pass "interrupted create fails (exit $code)" || failed "interrupted create fails (exit 0)"
 check_eq "no store entry left" "" "$(ls "$E2E_STORE/machines" | grep -x interrupted)"
 check_eq "no process of it left" "0" "$(pgrep -fc "$E2E_STORE/machines/interrupted" || true)"
+# The local driver names a host's namespace dm-<FNV-1a of its machine directory>.
+interrupted_ns=dm-$(python3 -c 'import sys
+h = 2166136261
+for b in sys.argv[1].encode(): h = ((h ^ b) * 16777619) % 2**32
+print("%08x" % h)' "$E2E_STORE/machines/interrupted")
+check_eq "no network namespace of it left" "" "$(ip netns list | awk '{print $1}' | grep -x "$interrupted_ns")"
+check_eq "no IP lease of it left" "0" \
+  "$(grep -c "$E2E_STORE/machines/interrupted\$" "/var/lib/dmachine/local/$LOCAL_BRIDGE/leases" || true)"
 
 log "a changed host key is refused"
 dm ssh m2 -- 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh'
