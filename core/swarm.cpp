@@ -95,7 +95,7 @@ Result<void> swarm_leave(HttpClient& http, const EngineEndpoint& endpoint, bool 
 
 SwarmNode parse_swarm_node(const json& item) {
   SwarmNode node;
-  node.id = item.value("ID", "");
+  node.id = text_at(item, "/ID"_json_pointer);
   node.hostname = text_at(item, "/Description/Hostname"_json_pointer);
   node.role = text_at(item, "/Spec/Role"_json_pointer);
   node.availability = text_at(item, "/Spec/Availability"_json_pointer);
@@ -181,7 +181,7 @@ Result<int> swarm_tasks_on_node(HttpClient& http, const EngineEndpoint& endpoint
   }
   int active = 0;
   for (const auto& task : *tasks) {
-    std::string desired = task.value("DesiredState", "");
+    std::string desired = text_at(task, "/DesiredState"_json_pointer);
     std::string state = text_at(task, "/Status/State"_json_pointer);
     bool finished = state == "shutdown" || state == "complete" || state == "failed" ||
                     state == "rejected" || state == "orphaned" || state == "remove";

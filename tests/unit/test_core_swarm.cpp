@@ -434,3 +434,15 @@ TEST_CASE("swarm_info reads this engine's swarm membership", "[swarm]") {
   CHECK(inactive->node_id.empty());
   CHECK_FALSE(inactive->control_available);
 }
+
+TEST_CASE("answers of the wrong shape are tolerated, not thrown", "[swarm]") {
+  const json odd_items = json::array({42, "text", json::array({1}), nullptr});
+  for (const auto& item : odd_items) {
+    auto node = dm::parse_swarm_node(item);
+    CHECK(node.id.empty());
+    CHECK(node.hostname.empty());
+    CHECK_FALSE(node.leader);
+  }
+  auto mistyped = dm::parse_swarm_node(json{{"ID", 7}, {"Spec", "x"}});
+  CHECK(mistyped.id.empty());
+}
