@@ -68,6 +68,19 @@ check_contains "the failing node is named" 'node "bad-w1"' "$out"
 check_contains "the failing step is named" "pre-create check" "$out"
 check_eq "no machine and no cluster left" "" "$(dm ls -q; dm cluster ls -q)"
 
+log "one manager: it cannot be removed or demoted; a promotion to 2 managers warns"
+check_exit "cluster create --workers 1 solo" 0 dm cluster create --workers 1 solo
+check_contains "remove-node of the only manager is refused" "is the only manager of cluster" \
+  "$(dm cluster remove-node solo solo-manager-1 2>&1)"
+check_contains "demote of the only manager is refused" "is the only manager of cluster" \
+  "$(dm cluster demote solo solo-manager-1 2>&1)"
+check_contains "promote to 2 managers warns about quorum" "even number of managers (2)" \
+  "$(dm cluster promote solo solo-worker-1 2>&1)"
+check_contains "status: 2 managers survive no failure" "2/2 managers reachable (needs 2): held; survives 0" \
+  "$(dm cluster status solo)"
+check_exit "cluster rm -y solo" 0 dm cluster rm -y solo
+check_eq "nothing left of solo" "" "$(dm ls -q; dm cluster ls -q)"
+
 log "3 managers + 2 workers from examples/cluster-3m2w.yml"
 started=$SECONDS
 failed_before=$E2E_FAILED
