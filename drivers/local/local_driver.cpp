@@ -27,8 +27,6 @@ constexpr const char* k_default_bridge = "dmachine0";
 constexpr int k_stop_wait_ms = 30000;
 constexpr int k_kill_wait_ms = 10000;
 
-enum class TeardownScope { processes_kept, all };
-
 class LocalDriver final : public Driver {
 public:
   LocalDriver(DriverContext context, const nlohmann::json& config)
@@ -205,10 +203,9 @@ public:
     if (!fs::exists(images().rootfs(m_image))) {
       DM_TRY_CTX(images().ensure(m_image), "prepare the local image");
     }
-    DM_TRY(teardown(TeardownScope::all));
-    DM_TRY_CTX(network().setup(), "set up the network");
+    DM_TRY(prepare_launch());
     DM_TRY_CTX(raise_host_limits(), "prepare this computer");
-    DM_TRY_CTX(launch(m_tools, host_spec(), [this]() { return relaunch_reset(); }),
+    DM_TRY_CTX(launch(m_tools, host_spec(), [this]() { return prepare_launch(); }),
                "launch the host");
     return {};
   }
@@ -225,7 +222,7 @@ public:
         }
       }
     }
-    return teardown(TeardownScope::all);
+    return teardown();
   }
 
   Result<void> restart() override {
@@ -242,7 +239,7 @@ public:
                     fmt::format("the host's systemd (PID {}) did not exit after SIGKILL", pid));
       }
     }
-    return teardown(TeardownScope::all);
+    return teardown();
   }
 
   Result<void> remove() override {
@@ -318,17 +315,16 @@ private:
   [[nodiscard]] pid_t running_pid() const { return local::running_pid(local_dir(), m_id); }
   [[nodiscard]] bool is_running() const { return running_pid() > 0; }
 
-  // Between launch attempts: clear what the host that exited during boot left, remake its network.
-  Result<void> relaunch_reset() {
-    DM_TRY(teardown(TeardownScope::all));
+  // Before a launch and between attempts: clear what an earlier host left, remake its network.
+  Result<void> prepare_launch() {
+    DM_TRY(teardown());
     DM_TRY_CTX(network().setup(), "set up the network");
     return {};
   }
 
   // Removes what lives outside the namespaces: veth, netns, cgroup subtree.
   // Waits for any process left in the subtree (e.g. the launcher) first.
-  Result<void> teardown(TeardownScope scope) {
-    (void)scope;
+  Result<void> teardown() {
     DM_TRY(network().remove_links());
     // Processes of the host (zombies included) may take a moment to be reaped.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_kill_wait_ms);

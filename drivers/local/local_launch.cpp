@@ -19,21 +19,6 @@ namespace {
 constexpr int k_start_wait_ms = 120000;
 constexpr int k_launch_attempts = 3;
 
-// Robust against PID reuse: the process must be systemd, alive, and in our cgroup subtree.
-bool is_our_systemd(pid_t pid, const std::string& id) {
-  auto proc = fs::path("/proc") / std::to_string(pid);
-  if (trim(read_text(proc / "comm")) != "systemd") {
-    return false;
-  }
-  auto stat = read_text(proc / "stat");
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z' ||
-      stat[paren + 2] == 'X') {
-    return false;
-  }
-  return in_subtree(read_text(proc / "cgroup"), id);
-}
-
 // True while pid is a live (non-zombie) process of this machine, whatever it runs now
 // (at poweroff systemd execs systemd-shutdown).
 bool is_ours_alive(pid_t pid, const std::string& id) {
@@ -47,6 +32,12 @@ bool is_ours_alive(pid_t pid, const std::string& id) {
   return in_subtree(read_text(proc / "cgroup"), id);
 }
 
+// Robust against PID reuse: the process must be systemd, alive, and in our cgroup subtree.
+bool is_our_systemd(pid_t pid, const std::string& id) {
+  auto comm = fs::path("/proc") / std::to_string(pid) / "comm";
+  return trim(read_text(comm)) == "systemd" && is_ours_alive(pid, id);
+}
+
 } // namespace
 
 std::string launcher_script(const HostSpec& spec) {
@@ -55,7 +46,6 @@ std::string launcher_script(const HostSpec& spec) {
   auto mounts = cgroup_mounts();
   std::string outer = "#!/bin/sh\n# Written by dmachine's local driver: starts the host.\n";
   outer += "set -u\nexec </dev/null\necho \"launcher: starting $(date)\"\n";
-  std::string first_cpu_quota;
   for (const auto& mount : mounts) {
     auto base = fs::path(k_cgroup_root) / mount.dir;
     auto parent = base / "dmachine";

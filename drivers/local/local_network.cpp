@@ -4,7 +4,6 @@
 
 #include <array>
 #include <fmt/format.h>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -154,12 +153,8 @@ Result<void> HostNetwork::ensure_bridge() const {
     DM_TRY(m_tools.run_ok({"ip", "addr", "add", gateway + "/24", "dev", bridge}));
   }
   DM_TRY(m_tools.run_ok({"ip", "link", "set", "dev", bridge, "up"}));
-  {
-    std::ofstream forward("/proc/sys/net/ipv4/ip_forward");
-    forward << "1\n";
-    if (!forward) {
-      return fail("cannot enable IPv4 forwarding (/proc/sys/net/ipv4/ip_forward)");
-    }
+  if (!write_proc_value("/proc/sys/net/ipv4/ip_forward", "1")) {
+    return fail("cannot enable IPv4 forwarding (/proc/sys/net/ipv4/ip_forward)");
   }
   bool first = true;
   for (const auto& rule : nat_rules()) {

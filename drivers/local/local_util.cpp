@@ -195,6 +195,13 @@ Result<void> ToolRunner::run_ok(const std::vector<std::string>& argv, int timeou
   return {};
 }
 
+bool write_proc_value(const fs::path& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value << "\n";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
 Result<void> raise_host_limits() {
   // Every host runs its own systemd, journald, dockerd...: each takes inotify
   // instances and kernel keys from root's shared allowance. At Debian's defaults
@@ -212,10 +219,7 @@ Result<void> raise_host_limits() {
     if (!parse_int(trim(read_text(path)), current) || current >= floor) {
       continue; // absent in this kernel, or already enough
     }
-    std::ofstream out(path);
-    out << floor << "\n";
-    out.flush();
-    if (!out) {
+    if (!write_proc_value(path, std::to_string(floor))) {
       return fail(fmt::format("cannot raise {} from {} to {} (many hosts need more than the "
                               "default); set it with sysctl",
                               path, current, floor));
