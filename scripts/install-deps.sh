@@ -15,8 +15,13 @@ packages=(
   libssh2-1-dev libcurl4-openssl-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev clang libclang-rt-14-dev
   debootstrap iptables iproute2 util-linux procps psmisc kmod
-  openssh-client python3 busybox-static curl openssl bc time sshfs
+  openssh-client python3 busybox-static curl openssl bc time sshfs ccache
 )
+# tests/e2e/test_host_services.sh runs this script inside a machine with a short
+# list (DMACHINE_DEPS_PACKAGES) to check that no service changes state.
+if [ -n "${DMACHINE_DEPS_PACKAGES:-}" ]; then
+  read -r -a packages <<<"$DMACHINE_DEPS_PACKAGES"
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
