@@ -10,6 +10,7 @@ if command -v ccache >/dev/null 2>&1; then
   # Paths relative to the checkout, so another clone of the same code hits the cache.
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
   export CCACHE_DIR="${CCACHE_DIR:-/var/cache/ccache}"
+  export CCACHE_NOHASHDIR=1
 fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 ninja -C build -j"$jobs" dmachine unit_tests
