@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <fmt/format.h>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -31,26 +32,27 @@ class LocalDriver final : public Driver {
 public:
   LocalDriver(DriverContext context, const nlohmann::json& config)
       : m_context(std::move(context)), m_tools(m_context.process_runner) {
-    m_ip = config.value("IPAddress", "");
-    m_bridge = config.value("Bridge", k_default_bridge);
-    m_subnet = config.value("Subnet", k_default_subnet);
-    m_netns = config.value("Netns", "");
-    m_veth = config.value("Veth", "");
+    // Names used as root on this computer are derived, or checked, never taken as read:
+    // a record that fails makes every operation fail (rm -f then forgets it).
+    auto network = validate_network_fields(config, m_context.machine_dir, k_default_bridge,
+                                           k_default_subnet);
+    if (!network) {
+      m_record_error = network.error();
+      network = NetworkFields{machine_net_ids(m_context.machine_dir), k_default_bridge,
+                              k_default_subnet, ""};
+    }
+    m_ip = network->ip;
+    m_bridge = network->bridge;
+    m_subnet = network->subnet;
+    m_netns = network->ids.netns;
+    m_veth = network->ids.veth;
+    m_id = network->ids.id;
+    m_lease_key = network->ids.lease_key;
     m_cache_dir = config.value("CacheDir", "");
     m_image = config.value("Image", k_default_image);
     m_memory = config.value("Memory", 0L);
     m_cpus = config.value("CPUs", 0L);
     m_mirror = config.value("Mirror", "");
-    m_id = fnv1a_hex(m_context.machine_dir.string());
-    if (m_netns.rfind("dm-", 0) == 0) {
-      m_id = m_netns.substr(3);
-    }
-    if (m_netns.empty()) {
-      m_netns = "dm-" + m_id;
-    }
-    if (m_veth.empty()) {
-      m_veth = "dmv" + m_id;
-    }
     if (m_cache_dir.empty()) {
       m_cache_dir = (m_context.store_path / "cache" / "local").string();
     }
@@ -88,6 +90,9 @@ public:
       m_mirror = detect_mirror();
     }
     m_subnet = options.get("local-subnet", k_default_subnet);
+    if (auto prefix = subnet_prefix(m_subnet)) {
+      m_subnet = *prefix + "0/24"; // the form records are checked against
+    }
     m_bridge = options.get("local-bridge", k_default_bridge);
     auto memory = options.get("local-memory", "0");
     if (!parse_int(memory, m_memory) || m_memory < 0) {
@@ -119,15 +124,13 @@ public:
     if (!subnet) {
       return fail(ErrorKind::precreate, subnet.error().message);
     }
-    if (m_bridge.empty() || m_bridge.size() > 15 ||
-        m_bridge.find_first_not_of(
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-            std::string::npos) {
+    if (!valid_interface_name(m_bridge)) {
       return fail(ErrorKind::precreate,
                   fmt::format("--local-bridge: \"{}\" is not a valid interface name (1 to 15 "
-                              "letters, digits, '.', '-' or '_')",
+                              "letters, digits, '.', '-' or '_'; not . or ..)",
                               m_bridge));
     }
+    DM_TRY(network().check_subnet());
     long online = ::sysconf(_SC_NPROCESSORS_ONLN);
     if (m_cpus > online) {
       return fail(ErrorKind::precreate,
@@ -194,6 +197,7 @@ public:
   }
 
   Result<void> start() override {
+    DM_TRY(usable());
     if (is_running()) {
       return {};
     }
@@ -211,6 +215,7 @@ public:
   }
 
   Result<void> stop() override {
+    DM_TRY(usable());
     auto pid = running_pid();
     if (pid > 0) {
       ::kill(pid, SIGRTMIN + 4); // systemd: clean poweroff
@@ -231,6 +236,7 @@ public:
   }
 
   Result<void> kill() override {
+    DM_TRY(usable());
     auto pid = running_pid();
     if (pid > 0) {
       ::kill(pid, SIGKILL);
@@ -243,6 +249,7 @@ public:
   }
 
   Result<void> remove() override {
+    DM_TRY(usable());
     DM_TRY(kill());
     DM_TRY_CTX(network().free_ip(), "free the IP address");
     auto local = local_dir();
@@ -265,6 +272,7 @@ public:
   }
 
   Result<MachineState> state() override {
+    DM_TRY(usable());
     if (!fs::exists(local_dir())) {
       return MachineState::error;
     }
@@ -272,6 +280,7 @@ public:
   }
 
   Result<std::string> ip() override {
+    DM_TRY(usable());
     if (m_ip.empty()) {
       return fail("IP address is not set");
     }
@@ -279,6 +288,7 @@ public:
   }
 
   Result<SshTarget> ssh_target() override {
+    DM_TRY(usable());
     SshTarget target;
     target.host = m_ip;
     target.port = 22;
@@ -299,7 +309,7 @@ private:
                                             .subnet = m_subnet,
                                             .netns = m_netns,
                                             .veth = m_veth,
-                                            .machine_dir = m_context.machine_dir});
+                                            .machine_dir = m_lease_key});
   }
   [[nodiscard]] HostSpec host_spec() const {
     return HostSpec{.id = m_id,
@@ -309,6 +319,14 @@ private:
                     .image_rootfs = images().rootfs(m_image),
                     .memory_mb = m_memory,
                     .cpus = m_cpus};
+  }
+
+  // The record's error when its network fields failed validation.
+  [[nodiscard]] Result<void> usable() const {
+    if (m_record_error) {
+      return fail(*m_record_error);
+    }
+    return {};
   }
 
   // The host PID of this machine's systemd, or 0 when it is not running.
@@ -339,7 +357,9 @@ private:
 
   DriverContext m_context;
   ToolRunner m_tools;
+  std::optional<Error> m_record_error;
   std::string m_id;
+  std::string m_lease_key;
   std::string m_ip;
   std::string m_bridge;
   std::string m_subnet;

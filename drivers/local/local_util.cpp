@@ -213,6 +213,12 @@ Result<void> raise_host_limits() {
       {"/proc/sys/fs/inotify/max_user_watches", 524288},
       {"/proc/sys/kernel/keys/maxkeys", 2000},
       {"/proc/sys/kernel/keys/maxbytes", 2000000},
+      // One neighbour table serves every namespace: n hosts talking to each other need
+      // about n*n entries, and at the default gc_thresh3 (1024) ~55 hosts get "No route
+      // to host". 65536 covers a full /24 of hosts talking to each other.
+      {"/proc/sys/net/ipv4/neigh/default/gc_thresh1", 1024},
+      {"/proc/sys/net/ipv4/neigh/default/gc_thresh2", 32768},
+      {"/proc/sys/net/ipv4/neigh/default/gc_thresh3", 65536},
   };
   for (const auto& [path, floor] : floors) {
     long current = 0;

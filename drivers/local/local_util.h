@@ -56,7 +56,7 @@ private:
 
 // Writes a value into a /proc/sys file; false when the kernel refuses it.
 bool write_proc_value(const std::filesystem::path& path, const std::string& value);
-// Raises the inotify and kernel-key allowances that many systemd hosts share
+// Raises the inotify, kernel-key and neighbour-table allowances that many systemd hosts share
 // (never lowers them); an error says which could not be raised.
 Result<void> raise_host_limits();
 
