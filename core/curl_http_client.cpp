@@ -1,5 +1,7 @@
 #include "core/curl_http_client.h"
 
+#include "core/interrupt.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -58,6 +60,13 @@ size_t write_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// Ctrl-C ends a transfer within about a second instead of after its timeout: libcurl calls
+// this at least once a second, also while it waits for an answer.
+int abort_on_interrupt(void* /*user*/, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
+                       curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
+  return interrupted() ? 1 : 0;
+}
+
 } // namespace
 
 CurlHttpClient::CurlHttpClient() { init_curl_once(); }
@@ -88,6 +97,8 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   long timeout = request.timeout_seconds > 0 ? request.timeout_seconds : 10;
   curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &abort_on_interrupt);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 
   if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -134,6 +145,9 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   }
 
   CURLcode rc = curl_easy_perform(h);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return fail(ErrorKind::interrupted, what + ": interrupted");
+  }
   if (rc != CURLE_OK) {
     std::string text = error_buffer[0] != '\0' ? std::string(error_buffer.data())
                                                : std::string(curl_easy_strerror(rc));
