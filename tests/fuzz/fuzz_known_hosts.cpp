@@ -1,0 +1,81 @@
+// A machine's known_hosts file (untrusted store content). Parsing it is libssh2's
+// (libssh2_knownhost_readfile), so this target makes the calls ssh/known_hosts.cpp
+// makes, in its order: read the file, check a host key of the same and of any type,
+// pin a new one, and write every entry back into a 16 KiB line buffer. No call may
+// crash. (verify_or_pin_host_key needs a connected session; its file logic is here.)
+#include "tests/fuzz/fuzz_support.h"
+
+#include <libssh2.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace {
+
+// An ed25519 host key blob as a server sends it.
+const std::string& host_key() {
+  static const std::string key = [] {
+    const std::string type = "ssh-ed25519";
+    std::string blob{'\0', '\0', '\0', static_cast<char>(type.size())};
+    blob += type;
+    blob += std::string{'\0', '\0', '\0', '\x20'};
+    blob.append(32, '\x5a');
+    return blob;
+  }();
+  return key;
+}
+
+// The file libssh2 reads: an in-memory file, so nothing is left behind.
+int memory_file() {
+  static const int fd = memfd_create("known_hosts", MFD_CLOEXEC);
+  dm::fuzz::check(fd >= 0, "memfd_create");
+  return fd;
+}
+
+void check_and_pin(LIBSSH2_KNOWNHOSTS* hosts, const char* host, int port, const char* name) {
+  const int type_mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW;
+  const std::string& key = host_key();
+  libssh2_knownhost* found = nullptr;
+  int check = libssh2_knownhost_checkp(hosts, host, port, key.data(), key.size(),
+                                       type_mask | LIBSSH2_KNOWNHOST_KEY_ED25519, &found);
+  if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
+    check = libssh2_knownhost_checkp(hosts, host, port, key.data(), key.size(), type_mask, &found);
+  }
+  if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
+    (void)libssh2_knownhost_addc(hosts, name, nullptr, key.data(), key.size(), nullptr, 0,
+                                 type_mask | LIBSSH2_KNOWNHOST_KEY_ED25519, nullptr);
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static LIBSSH2_SESSION* session = [] {
+    dm::fuzz::check(libssh2_init(0) == 0, "libssh2_init");
+    return libssh2_session_init();
+  }();
+  const int fd = memory_file();
+  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  dm::fuzz::check(ftruncate(fd, 0) == 0 && pwrite(fd, data, size, 0) == static_cast<ssize_t>(size),
+                  "write the known_hosts file");
+
+  LIBSSH2_KNOWNHOSTS* hosts = libssh2_knownhost_init(session);
+  dm::fuzz::check(hosts != nullptr, "libssh2_knownhost_init");
+  if (libssh2_knownhost_readfile(hosts, path.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0) {
+    check_and_pin(hosts, "10.0.0.2", 22, "10.0.0.2");
+    check_and_pin(hosts, "10.0.0.3", 2222, "[10.0.0.3]:2222");
+    libssh2_knownhost* previous = nullptr;
+    libssh2_knownhost* entry = nullptr;
+    while (libssh2_knownhost_get(hosts, &entry, previous) == 0) {
+      char line[16384];
+      size_t length = 0;
+      if (libssh2_knownhost_writeline(hosts, entry, line, sizeof line, &length,
+                                      LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+        break;
+      }
+      dm::fuzz::check(length < sizeof line, "a written line fits its buffer");
+      previous = entry;
+    }
+  }
+  libssh2_knownhost_free(hosts);
+  return 0;
+}
