@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (also under ASan+UBSan) and the e2e suites against
+# Runs every test: unit tests (also under ASan+UBSan), a short libFuzzer run of
+# every parser of outside input, and the e2e suites against
 # real local machines. Needs root on Debian 12; installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +14,7 @@ scripts/build.sh --sanitize
 export LOCAL_CACHE_DIR="${LOCAL_CACHE_DIR:-/var/cache/dmachine/local}"
 echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 build-asan/unit_tests
+echo "== fuzzing: every parser of outside input under libFuzzer (clang, ASan+UBSan)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
 echo "== unit and e2e tests (ctest)"
 ctest --test-dir build --output-on-failure "$@"
