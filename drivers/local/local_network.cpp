@@ -203,6 +203,15 @@ std::vector<NetUse> parse_ip_routes(const std::string& text) {
   return out;
 }
 
+std::string mac_for_ip(const std::string& ip) {
+  std::array<int, 4> octets{};
+  if (!parse_ipv4(ip, octets)) {
+    return "";
+  }
+  return fmt::format("02:dc:{:02x}:{:02x}:{:02x}:{:02x}", octets[0], octets[1], octets[2],
+                     octets[3]);
+}
+
 std::string bridge_alias(const std::string& subnet) { return "dmachine " + subnet; }
 
 std::string rule_tag(const std::string& bridge) { return "dmachine:" + bridge; }
@@ -615,17 +624,16 @@ Result<void> HostNetwork::setup() const {
   DM_TRY(m_tools.run_ok({"ip", "link", "set", "dev", peer, "netns", netns}));
   DM_TRY(m_tools.run_ok({"ip", "-n", netns, "link", "set", "dev", peer, "name", "eth0"}));
   DM_TRY(m_tools.run_ok({"ip", "-n", netns, "addr", "add", m_spec.ip + "/24", "dev", "eth0"}));
+  // The MAC follows the IP (as Docker does): a host made again, or restarted, with an
+  // address others have cached answers at the MAC they cached.
+  DM_TRY(m_tools.run_ok(
+      {"ip", "-n", netns, "link", "set", "dev", "eth0", "address", mac_for_ip(m_spec.ip)}));
+  DM_TRY(m_tools.run_ok({"ip", "-n", netns, "link", "set", "dev", "eth0", "up"}));
   DM_TRY(m_tools.run_ok({"ip", "-n", netns, "link", "set", "dev", "lo", "up"}));
-  // Each launch has a new MAC for an address others may have cached (a host removed and
-  // made again, or restarted): eth0 announces itself with a gratuitous ARP when it comes
-  // up, which is last, once the bridge forwards, so the other hosts learn it at once.
-  DM_TRY(m_tools.run_ok({"ip", "netns", "exec", netns, "sh", "-c",
-                         "echo 1 > /proc/sys/net/ipv4/conf/eth0/arp_notify"}));
+  DM_TRY(m_tools.run_ok({"ip", "-n", netns, "route", "add", "default", "via", *prefix + "1"}));
   DM_TRY(m_tools.run_ok({"ip", "link", "set", "dev", veth, "master", m_spec.bridge}));
   DM_TRY(m_tools.run_ok({"ip", "link", "set", "dev", veth, "up"}));
-  DM_TRY(flush_neighbour(m_spec.ip)); // this computer forgets the old MAC too
-  DM_TRY(m_tools.run_ok({"ip", "-n", netns, "link", "set", "dev", "eth0", "up"}));
-  DM_TRY(m_tools.run_ok({"ip", "-n", netns, "route", "add", "default", "via", *prefix + "1"}));
+  DM_TRY(flush_neighbour(m_spec.ip)); // an entry from before (another MAC) goes too
   return {};
 }
 

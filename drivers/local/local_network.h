@@ -61,6 +61,9 @@ struct HostNetState {
 std::string subnet_conflict(const std::string& subnet, const std::string& bridge,
                             const HostNetState& state);
 
+// The host's MAC for its IP: 02:dc (locally administered) and the four octets; "" when ip
+// is no IPv4 address.
+std::string mac_for_ip(const std::string& ip);
 // The alias dmachine gives a bridge it makes (the proof it may delete it).
 std::string bridge_alias(const std::string& subnet);
 // The comment that tags dmachine's iptables rules for a bridge.

@@ -49,7 +49,7 @@ cleanup_net
 ipf_before=$(cat /proc/sys/net/ipv4/ip_forward)
 
 log "A'3: a subnet overlapping an address or a route of this computer is refused"
-ip link add "$DUMMY" type dummy
+ip link add "$DUMMY" type bridge
 ip addr add "${P}7/24" dev "$DUMMY"
 out=$(dm create -d local --no-provision ov1 2>&1)
 check_eq "overlapping another interface's address: exit 3" 3 "$?"
@@ -136,7 +136,7 @@ log "A2: tampered network fields: an Error row, and rm -f touches nothing outsid
 check_exit "create t1" 0 dm create -d local --no-provision t1
 t1_veth=$(dm inspect -f '{{.Driver.Veth}}' t1)
 t1_netns=$(dm inspect -f '{{.Driver.Netns}}' t1)
-ip link add "$DUMMY" type dummy
+ip link add "$DUMMY" type bridge
 ip netns add "$TNS"
 # tamper NAME JQ-EXPR: a copy of t1's record named NAME, edited by JQ-EXPR.
 tamper() {
@@ -144,12 +144,12 @@ tamper() {
   jq --arg n "$1" ".Name = \$n | .Driver.MachineName = \$n | $2" "$E2E_STORE/machines/t1/config.json" \
     >"$E2E_STORE/machines/$1/config.json"
 }
-tamper tv ".Driver.Veth = \"$DUMMY\""
+tamper tv ".Driver.Netns = \"\" | .Driver.Veth = \"$DUMMY\""
 tamper tn ".Driver.Netns = \"$TNS\""
 tamper tc "."                                     # a plain copy names t1's netns and veth
 tamper tb ".Driver.Netns = \"\" | .Driver.Veth = \"\" | .Driver.Bridge = \"$DUMMY\""
 tamper tl ".Driver.Netns = \"\" | .Driver.Veth = \"\""  # claims t1's bridge and IP
-tamper tx ".Driver.Bridge = \"eth0 x\""
+tamper tx ".Driver.Netns = \"\" | .Driver.Veth = \"\" | .Driver.Bridge = \"eth0 x\""
 ls_out=$(dm ls)
 check_contains "ls: a tampered Veth is an Error row saying why" "Driver.Veth \"$DUMMY\" is not this machine's veth" "$(grep '^tv ' <<<"$ls_out")"
 check_contains "ls: a tampered Netns is an Error row" "Driver.Netns \"$TNS\"" "$(grep '^tn ' <<<"$ls_out")"
@@ -159,7 +159,7 @@ for name in tv tn tc tb tl tx; do
   check_exit "rm -f $name" 0 dm rm -f "$name"
 done
 check_eq "the interface named like the tampered Veth/Bridge exists" present "$(link_state "$DUMMY")"
-check_eq "the netns named like the tampered Netns exists" present "$(ip netns list | grep -o "^$TNS\b" || echo absent)"
+check_eq "the netns named like the tampered Netns exists" "$TNS" "$(ip netns list | grep -o "^$TNS\b")"
 check_eq "t1's veth exists" present "$(link_state "$t1_veth")"
 check_eq "t1's netns exists" "$t1_netns" "$(ip netns list | grep -o "^$t1_netns\b")"
 check_eq "t1 is still Running" Running "$(dm status t1)"

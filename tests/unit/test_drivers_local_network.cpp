@@ -120,6 +120,12 @@ TEST_CASE("an adopted bridge is checked: its addresses, its kind, its maker's su
              Catch::Contains("exists and is not a bridge"));
 }
 
+TEST_CASE("a host's MAC follows its IP", "[local][network]") {
+  CHECK(mac_for_ip("10.213.0.2") == "02:dc:0a:d5:00:02");
+  CHECK(mac_for_ip("10.213.102.254") == "02:dc:0a:d5:66:fe");
+  CHECK(mac_for_ip("nope").empty());
+}
+
 TEST_CASE("interface names follow the kernel's rules", "[local][network]") {
   CHECK(valid_interface_name("dmachine0"));
   CHECK(valid_interface_name("br-lan.10"));
