@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -101,6 +102,84 @@ void remove_cgroup_tree(const fs::path& top) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
   }
+}
+
+namespace {
+
+// Every PID listed in a cgroup.procs at or below top.
+std::vector<int> pids_below(const fs::path& top) {
+  std::vector<int> pids;
+  std::error_code error;
+  if (!fs::is_directory(fs::symlink_status(top, error))) {
+    return pids;
+  }
+  std::vector<fs::path> dirs{top};
+  for (auto it = fs::recursive_directory_iterator(top, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_directory(error) && !it->is_symlink(error)) {
+      dirs.push_back(it->path());
+    }
+  }
+  for (const auto& dir : dirs) {
+    std::istringstream in(read_text(dir / "cgroup.procs"));
+    long pid = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (parse_int(trim(line), pid) && pid > 1) {
+        pids.push_back(static_cast<int>(pid));
+      }
+    }
+  }
+  return pids;
+}
+
+// Live (not zombie) processes among pids.
+std::vector<int> alive(const std::vector<int>& pids) {
+  std::vector<int> live;
+  for (int pid : pids) {
+    auto stat = read_text(fs::path("/proc") / std::to_string(pid) / "stat");
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z' ||
+        stat[paren + 2] == 'X') {
+      continue;
+    }
+    live.push_back(pid);
+  }
+  return live;
+}
+
+} // namespace
+
+std::vector<int> kill_subtree(const std::string& id, int timeout_ms) {
+  if (!is_valid_machine_id(id)) {
+    return {};
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<int> left;
+  while (true) {
+    left.clear();
+    for (const auto& dir : cgroup_dirs(id)) {
+      std::error_code error;
+      if (fs::exists(dir / "cgroup.kill", error)) {
+        (void)write_proc_value(dir / "cgroup.kill", "1");
+      }
+      for (int pid : alive(pids_below(dir))) {
+        ::kill(pid, SIGKILL);
+        left.push_back(pid);
+      }
+    }
+    if (left.empty() || std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms / 2));
+  }
+  std::sort(left.begin(), left.end());
+  left.erase(std::unique(left.begin(), left.end()), left.end());
+  return alive(left);
+}
+
+bool is_valid_machine_id(const std::string& id) {
+  return id.size() == 8 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 bool in_subtree(const std::string& cgroups, const std::string& id) {

@@ -21,6 +21,12 @@ std::vector<CgroupMount> cgroup_mounts();
 std::vector<std::filesystem::path> cgroup_dirs(const std::string& id);
 // Removes top and every cgroup below it, deepest first; retries for 5 s while one is busy.
 void remove_cgroup_tree(const std::filesystem::path& top);
+// SIGKILLs every process in the machine's subtree (cgroup.kill where cgroup v2 has it,
+// and every PID of every cgroup.procs below), again and again until none is left or
+// timeout_ms passed. Returns the PIDs still alive then (empty: all gone).
+std::vector<int> kill_subtree(const std::string& id, int timeout_ms);
+// True when id is what the driver makes: 8 lowercase hex digits (it names cgroup paths).
+bool is_valid_machine_id(const std::string& id);
 // True when cgroups (the text of /proc/<pid>/cgroup) places a process in dmachine/<id>.
 bool in_subtree(const std::string& cgroups, const std::string& id);
 

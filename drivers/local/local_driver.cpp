@@ -7,12 +7,10 @@
 #include "drivers/local/local_network.h"
 #include "drivers/local/local_util.h"
 
-#include <chrono>
 #include <csignal>
 #include <fmt/format.h>
 #include <optional>
 #include <system_error>
-#include <thread>
 #include <unistd.h>
 
 namespace dm {
@@ -37,7 +35,7 @@ public:
     auto network = validate_network_fields(config, m_context.machine_dir, k_default_bridge,
                                            k_default_subnet);
     if (!network) {
-      m_record_error = network.error();
+      m_record_error = network.error().message;
       network = NetworkFields{machine_net_ids(m_context.machine_dir), k_default_bridge,
                               k_default_subnet, ""};
     }
@@ -48,13 +46,22 @@ public:
     m_veth = network->ids.veth;
     m_id = network->ids.id;
     m_lease_key = network->ids.lease_key;
-    m_cache_dir = config.value("CacheDir", "");
-    m_image = config.value("Image", k_default_image);
-    m_memory = config.value("Memory", 0L);
-    m_cpus = config.value("CPUs", 0L);
-    m_mirror = config.value("Mirror", "");
+    try {
+      m_cache_dir = config.value("CacheDir", "");
+      m_image = config.value("Image", k_default_image);
+      m_memory = config.value("Memory", 0L);
+      m_cpus = config.value("CPUs", 0L);
+      m_mirror = config.value("Mirror", "");
+    } catch (const nlohmann::json::exception& error) {
+      if (m_record_error.empty()) {
+        m_record_error = fmt::format("a local driver field has the wrong type ({})", error.what());
+      }
+    }
     if (m_cache_dir.empty()) {
-      m_cache_dir = (m_context.store_path / "cache" / "local").string();
+      m_cache_dir = default_cache_dir();
+    }
+    if (m_record_error.empty() && !config.empty()) {
+      m_record_error = check_record();
     }
   }
 
@@ -83,7 +90,11 @@ public:
     m_image = options.get("local-image", k_default_image);
     m_cache_dir = options.get("local-cache-dir", "");
     if (m_cache_dir.empty()) {
-      m_cache_dir = (m_context.store_path / "cache" / "local").string();
+      m_cache_dir = default_cache_dir();
+    }
+    m_cache_dir = fs::absolute(m_cache_dir).lexically_normal().string();
+    if (m_cache_dir.size() > 1 && m_cache_dir.back() == '/') {
+      m_cache_dir.pop_back();
     }
     m_mirror = options.get("local-mirror", "");
     if (m_mirror.empty()) {
@@ -97,13 +108,13 @@ public:
     auto memory = options.get("local-memory", "0");
     if (!parse_int(memory, m_memory) || m_memory < 0) {
       return fail(
-          ErrorKind::usage,
+          ErrorKind::precreate,
           fmt::format("--local-memory: \"{}\" is not a size in MB (0 for no limit)", memory));
     }
     auto cpus = options.get("local-cpus", "0");
     if (!parse_int(cpus, m_cpus) || m_cpus < 0) {
       return fail(
-          ErrorKind::usage,
+          ErrorKind::precreate,
           fmt::format("--local-cpus: \"{}\" is not a number of CPUs (0 for no limit)", cpus));
     }
     return {};
@@ -147,10 +158,10 @@ public:
       const char* name;
       const char* package;
     };
-    std::vector<Tool> tools = {{"ip", "iproute2"},        {"iptables", "iptables"},
-                               {"unshare", "util-linux"}, {"nsenter", "util-linux"},
-                               {"mount", "mount"},        {"setsid", "util-linux"},
-                               {"chroot", "coreutils"}};
+    std::vector<Tool> tools = {{"ip", "iproute2"},          {"iptables", "iptables"},
+                               {"unshare", "util-linux"},   {"nsenter", "util-linux"},
+                               {"mount", "mount"},          {"setsid", "util-linux"},
+                               {"pivot_root", "util-linux"}, {"chroot", "coreutils"}};
     if (!fs::exists(images().rootfs("debian")) && !fs::exists(images().rootfs(m_image))) {
       tools.push_back({"debootstrap", "debootstrap"});
     }
@@ -171,6 +182,7 @@ public:
   }
 
   Result<void> create() override {
+    DM_TRY(check_usable());
     DM_TRY_CTX(subnet_prefix(m_subnet), "local driver");
     auto key = read_text(m_context.machine_dir / "id_rsa.pub");
     if (key.empty()) {
@@ -197,7 +209,7 @@ public:
   }
 
   Result<void> start() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     if (is_running()) {
       return {};
     }
@@ -215,7 +227,7 @@ public:
   }
 
   Result<void> stop() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     auto pid = running_pid();
     if (pid > 0) {
       ::kill(pid, SIGRTMIN + 4); // systemd: clean poweroff
@@ -236,7 +248,7 @@ public:
   }
 
   Result<void> kill() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     auto pid = running_pid();
     if (pid > 0) {
       ::kill(pid, SIGKILL);
@@ -249,30 +261,21 @@ public:
   }
 
   Result<void> remove() override {
-    DM_TRY(usable());
+    if (!m_record_error.empty()) {
+      // Nothing the record names is trusted: only the machine's own directory is cleared.
+      DM_TRY_CTX(remove_tree(local_dir()), "remove the host's files");
+      return fail(fmt::format("{}; only the store entry was removed (remove what the host left "
+                              "on this computer by hand)",
+                              m_record_error));
+    }
     DM_TRY(kill());
     DM_TRY_CTX(network().free_ip(), "free the IP address");
-    auto local = local_dir();
-    // Never delete through a mount: unmount anything still visible under our dir.
-    for (int attempt = 0; attempt < 5 && mounted_below(local); ++attempt) {
-      (void)m_tools.run({"umount", "-R", "-l", (local / "rootfs").string()});
-      (void)m_tools.run({"umount", "-l", (local / "docker").string()});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    if (mounted_below(local)) {
-      return fail(fmt::format("something is still mounted under {}; unmount it and run rm again",
-                              local.string()));
-    }
-    std::error_code error;
-    fs::remove_all(local, error);
-    if (error) {
-      return fail(fmt::format("delete {}: {}", local.string(), error.message()));
-    }
+    DM_TRY_CTX(remove_tree(local_dir()), "remove the host's files");
     return {};
   }
 
   Result<MachineState> state() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     if (!fs::exists(local_dir())) {
       return MachineState::error;
     }
@@ -280,7 +283,7 @@ public:
   }
 
   Result<std::string> ip() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     if (m_ip.empty()) {
       return fail("IP address is not set");
     }
@@ -288,7 +291,7 @@ public:
   }
 
   Result<SshTarget> ssh_target() override {
-    DM_TRY(usable());
+    DM_TRY(check_usable());
     SshTarget target;
     target.host = m_ip;
     target.port = 22;
@@ -299,6 +302,34 @@ public:
 
 private:
   [[nodiscard]] fs::path local_dir() const { return m_context.machine_dir / "local"; }
+  [[nodiscard]] std::string default_cache_dir() const {
+    return (m_context.store_path / "cache" / "local").lexically_normal().string();
+  }
+
+  // What is wrong with a stored record's fields that name paths on this computer, or "".
+  [[nodiscard]] std::string check_record() const {
+    if (m_image != "debian" && m_image != "debian-docker") {
+      return fmt::format("the record's Image \"{}\" is not debian or debian-docker", m_image);
+    }
+    if (m_netns != "dm-" + m_id) {
+      return fmt::format("the record's Netns \"{}\" is not the one its directory gives (dm-{})",
+                         m_netns, m_id);
+    }
+    if (!is_normal_absolute(m_cache_dir) ||
+        (m_cache_dir != default_cache_dir() && !ImageCache::is_cache(m_cache_dir))) {
+      return fmt::format("the record's CacheDir \"{}\" is not an image cache of dmachine",
+                         m_cache_dir);
+    }
+    return "";
+  }
+
+  // Fails, saying why, when the record cannot be used.
+  [[nodiscard]] Result<void> check_usable() const {
+    if (!m_record_error.empty()) {
+      return fail(m_record_error + "; the record was changed by hand: remove it with rm -f");
+    }
+    return {};
+  }
   [[nodiscard]] ImageCache images() const {
     return ImageCache(m_tools, fs::path(m_cache_dir) / "images", m_mirror);
   }
@@ -321,14 +352,6 @@ private:
                     .cpus = m_cpus};
   }
 
-  // The record's error when its network fields failed validation.
-  [[nodiscard]] Result<void> usable() const {
-    if (m_record_error) {
-      return fail(*m_record_error);
-    }
-    return {};
-  }
-
   // The host PID of this machine's systemd, or 0 when it is not running.
   [[nodiscard]] pid_t running_pid() const { return local::running_pid(local_dir(), m_id); }
   [[nodiscard]] bool is_running() const { return running_pid() > 0; }
@@ -340,15 +363,20 @@ private:
     return {};
   }
 
-  // Removes what lives outside the namespaces: veth, netns, cgroup subtree.
-  // Waits for any process left in the subtree (e.g. the launcher) first.
+  // Kills every process of the host (its cgroup subtree), then removes what lives outside
+  // the namespaces: veth, netns, cgroup subtree. Fails when a process survives.
   Result<void> teardown() {
-    DM_TRY(network().remove_links());
-    // Processes of the host (zombies included) may take a moment to be reaped.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_kill_wait_ms);
-    while (any_process_in_subtree(m_id) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
+    auto survivors = kill_subtree(m_id, k_kill_wait_ms);
+    if (!survivors.empty()) {
+      std::string list;
+      for (int pid : survivors) {
+        list += (list.empty() ? "" : " ") + std::to_string(pid);
+      }
+      return fail(ErrorKind::timeout,
+                  fmt::format("processes of the host survived SIGKILL for {} s (PIDs {})",
+                              k_kill_wait_ms / 1000, list));
     }
+    DM_TRY(network().remove_links());
     for (const auto& dir : cgroup_dirs(m_id)) {
       remove_cgroup_tree(dir);
     }
@@ -357,7 +385,6 @@ private:
 
   DriverContext m_context;
   ToolRunner m_tools;
-  std::optional<Error> m_record_error;
   std::string m_id;
   std::string m_lease_key;
   std::string m_ip;
@@ -370,6 +397,7 @@ private:
   long m_memory = 0;
   long m_cpus = 0;
   std::string m_mirror;
+  std::string m_record_error; // why the stored record cannot be used; "" when it can
 };
 
 } // namespace

@@ -17,18 +17,30 @@ namespace {
 
 constexpr int k_image_lock_timeout_seconds = 3600;
 constexpr int k_debootstrap_timeout_seconds = 1800;
+// In <cache>/images: what tells a cache dmachine made from any other directory.
+constexpr const char* k_cache_marker = ".dmachine-image-cache";
 
 } // namespace
+
+bool ImageCache::is_cache(const fs::path& cache_dir) {
+  std::error_code error;
+  return fs::is_regular_file(fs::symlink_status(cache_dir / "images" / k_cache_marker, error));
+}
 
 fs::path ImageCache::rootfs(const std::string& flavour) const {
   return m_images_dir / flavour / "rootfs";
 }
 
 Result<void> ImageCache::ensure(const std::string& flavour) const {
+  std::error_code error;
+  auto marker = m_images_dir / k_cache_marker;
+  if (!fs::exists(fs::symlink_status(marker, error))) {
+    DM_TRY(make_dir(m_images_dir, 0755));
+    DM_TRY(write_file(marker, "Root filesystems built by dmachine's local driver.\n", 0644));
+  }
   if (fs::exists(rootfs(flavour))) {
     return {};
   }
-  DM_TRY(make_dir(m_images_dir, 0755));
   auto lock = lock_file(m_images_dir / ".lock", k_image_lock_timeout_seconds);
   DM_TRY_CTX(lock, "lock the image cache");
   if (fs::exists(rootfs(flavour))) {
@@ -37,7 +49,7 @@ Result<void> ImageCache::ensure(const std::string& flavour) const {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(m_images_dir, ignored)) {
     if (entry.path().filename().string().rfind(".tmp-", 0) == 0) {
-      fs::remove_all(entry.path(), ignored); // an interrupted build
+      DM_TRY_CTX(remove_tree(entry.path()), "remove an interrupted image build");
     }
   }
   if (flavour == "debian") {
@@ -63,8 +75,7 @@ Result<void> ImageCache::build_base() const {
                                 "bookworm", root.string(), mirror},
                                k_debootstrap_timeout_seconds);
   if (!result) {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
+    (void)remove_tree(tmp);
     return fail(result.error().with_context(
         "debootstrap (check that the mirror is reachable, or pass --local-mirror)"));
   }
@@ -105,10 +116,7 @@ Result<void> ImageCache::build_docker() const {
   fmt::print(stderr, "Building the local \"debian-docker\" image (installs docker.io, done "
                      "once)...\n");
   std::fflush(stderr);
-  auto cleanup = [&]() {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
-  };
+  auto cleanup = [&]() { (void)remove_tree(tmp); };
   auto copied = m_tools.run_ok({"cp", "-a", rootfs("debian").string(), root.string()}, 600);
   if (!copied) {
     cleanup();

@@ -15,10 +15,14 @@ public:
   ImageCache(const ToolRunner& tools, std::filesystem::path images_dir, std::string mirror)
       : m_tools(tools), m_images_dir(std::move(images_dir)), m_mirror(std::move(mirror)) {}
 
+  // True when cache_dir (a --local-cache-dir) holds images this driver built: its
+  // images/ directory has the marker ensure() writes.
+  static bool is_cache(const std::filesystem::path& cache_dir);
   // Where flavour's root filesystem is (or will be) cached.
   [[nodiscard]] std::filesystem::path rootfs(const std::string& flavour) const;
   // Builds flavour ("debian" or "debian-docker", and the base it needs) unless it is cached;
-  // builds hold the cache lock, and leftovers of interrupted builds are removed first.
+  // builds hold the cache lock, and leftovers of interrupted builds are removed first
+  // (unmounted, never deleted through a mount). Marks the cache as dmachine's.
   Result<void> ensure(const std::string& flavour) const;
 
 private:

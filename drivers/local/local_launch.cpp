@@ -3,7 +3,6 @@
 #include "core/shell_quote.h"
 #include "drivers/local/local_cgroup.h"
 
-#include <cctype>
 #include <chrono>
 #include <fmt/format.h>
 #include <system_error>
@@ -18,6 +17,8 @@ namespace {
 // Boot under load (twenty hosts starting at once on two cores) takes a while.
 constexpr int k_start_wait_ms = 120000;
 constexpr int k_launch_attempts = 3;
+// What the launcher says before it gives up for good (no second attempt helps).
+constexpr const char* k_launcher_fatal = "launcher: cannot";
 
 // True while pid is a live (non-zombie) process of this machine, whatever it runs now
 // (at poweroff systemd execs systemd-shutdown).
@@ -46,17 +47,24 @@ std::string launcher_script(const HostSpec& spec) {
   auto mounts = cgroup_mounts();
   std::string outer = "#!/bin/sh\n# Written by dmachine's local driver: starts the host.\n";
   outer += "set -u\nexec </dev/null\necho \"launcher: starting $(date)\"\n";
+  // Limits live on dmachine/<id>; the host's own cgroup root is dmachine/<id>/host, one
+  // level below, so that root in the host cannot raise them (cgroup v1 lets a cgroup's
+  // owner write its own limit files; a parent's limits bind every child).
   for (const auto& mount : mounts) {
     auto base = fs::path(k_cgroup_root) / mount.dir;
     auto parent = base / "dmachine";
-    auto leaf = parent / spec.id;
-    outer += fmt::format("mkdir -p {} {}\n", q(parent), q(leaf));
-    if (mount.options == "cpuset") {
-      for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        outer += fmt::format("[ -n \"$(cat {p}/{f})\" ] || cat {b}/{f} > {p}/{f}\n"
-                             "[ -n \"$(cat {l}/{f})\" ] || cat {p}/{f} > {l}/{f}\n",
-                             fmt::arg("p", q(parent)), fmt::arg("b", q(base)),
-                             fmt::arg("l", q(leaf)), fmt::arg("f", file));
+    auto limits = parent / spec.id;
+    auto leaf = limits / k_host_cgroup;
+    // The leaf is made last: a v1 devices cgroup takes a deny-all only while it has no child.
+    outer += fmt::format("mkdir -p {} {}\n", q(parent), q(limits));
+    if (mount.options == "devices") {
+      // Set before any process joins: no block device may be opened (mknod stays allowed,
+      // as in Docker's default list, so dockerd can populate its containers' /dev).
+      auto refuse = fmt::format("{{ echo \"{} {}\"; exit 1; }}", k_launcher_fatal,
+                                "restrict the devices of the host");
+      outer += fmt::format("echo a > {}/devices.deny || {}\n", q(limits), refuse);
+      for (const char* rule : k_allowed_devices) {
+        outer += fmt::format("echo '{}' > {}/devices.allow || {}\n", rule, q(limits), refuse);
       }
     }
     bool v2 = mount.fstype == "cgroup2";
@@ -64,19 +72,20 @@ std::string launcher_script(const HostSpec& spec) {
     bool cpu = mount.options == "cpu" || mount.options == "cpu,cpuacct" ||
                mount.options == "cpuacct,cpu" || (v2 && mount.dir.empty());
     if (v2 && mount.dir.empty()) {
-      outer += fmt::format("echo +cpu +memory +pids > {}/cgroup.subtree_control 2>/dev/null\n"
-                           "echo +cpu +memory +pids > {}/cgroup.subtree_control 2>/dev/null\n",
-                           q(base), q(parent));
+      for (const auto& dir : {base, parent, limits}) {
+        outer += fmt::format("echo +cpu +memory +pids > {}/cgroup.subtree_control 2>/dev/null\n",
+                             q(dir));
+      }
     }
     if (memory) {
       auto bytes =
           spec.memory_mb > 0 ? std::to_string(spec.memory_mb * 1024 * 1024) : std::string();
       if (v2) {
-        outer +=
-            fmt::format("echo {} > {}/memory.max\n", spec.memory_mb > 0 ? bytes : "max", q(leaf));
+        outer += fmt::format("echo {} > {}/memory.max\n", spec.memory_mb > 0 ? bytes : "max",
+                             q(limits));
       } else {
         outer += fmt::format("echo {} > {}/memory.limit_in_bytes\n",
-                             spec.memory_mb > 0 ? bytes : "-1", q(leaf));
+                             spec.memory_mb > 0 ? bytes : "-1", q(limits));
       }
     }
     if (cpu) {
@@ -84,16 +93,33 @@ std::string launcher_script(const HostSpec& spec) {
         outer += fmt::format("echo {} > {}/cpu.max\n",
                              spec.cpus > 0 ? fmt::format("{} 100000", spec.cpus * 100000)
                                            : std::string("max 100000"),
-                             q(leaf));
+                             q(limits));
       } else {
         outer += fmt::format("echo 100000 > {l}/cpu.cfs_period_us\necho {v} > "
                              "{l}/cpu.cfs_quota_us\n",
-                             fmt::arg("l", q(leaf)),
+                             fmt::arg("l", q(limits)),
                              fmt::arg("v", spec.cpus > 0 ? spec.cpus * 100000 : -1));
       }
     }
-    outer += fmt::format("echo $$ > {}/cgroup.procs || echo \"launcher: cannot join {}\"\n",
-                         q(leaf), leaf.string());
+    outer += fmt::format("mkdir -p {}\n", q(leaf));
+    if (mount.options == "cpuset") {
+      for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        outer += fmt::format("[ -n \"$(cat {p}/{f})\" ] || cat {b}/{f} > {p}/{f}\n"
+                             "[ -n \"$(cat {m}/{f})\" ] || cat {p}/{f} > {m}/{f}\n"
+                             "[ -n \"$(cat {l}/{f})\" ] || cat {m}/{f} > {l}/{f}\n",
+                             fmt::arg("p", q(parent)), fmt::arg("b", q(base)),
+                             fmt::arg("m", q(limits)), fmt::arg("l", q(leaf)),
+                             fmt::arg("f", file));
+      }
+    }
+    // A host outside its devices cgroup could open this computer's disks: never start it so.
+    if (mount.options == "devices") {
+      outer += fmt::format("echo $$ > {}/cgroup.procs || {{ echo \"{} join {}\"; exit 1; }}\n",
+                           q(leaf), k_launcher_fatal, leaf.string());
+    } else {
+      outer += fmt::format("echo $$ > {}/cgroup.procs || echo \"launcher: could not join {}\"\n",
+                           q(leaf), leaf.string());
+    }
   }
   // Once the host is started, the launcher leaves its subtree so that its own exit
   // leaves nothing there.
@@ -104,8 +130,8 @@ std::string launcher_script(const HostSpec& spec) {
   }
   auto pid_file = local / "pid";
   outer += fmt::format(
-      "ip netns exec {ns} unshare --mount --pid --uts --cgroup --fork --propagation private "
-      "sh {inner} &\n"
+      "ip netns exec {ns} unshare --mount --pid --uts --ipc --cgroup --fork --propagation "
+      "private sh {inner} &\n"
       "U=$!\n"
       "{leave}"
       "i=0\n"
@@ -130,19 +156,17 @@ std::string launcher_script(const HostSpec& spec) {
 std::string inner_script(const HostSpec& spec) {
   const auto& local = spec.local_dir;
   auto q = [](const fs::path& path) { return shell_quote(path.string()); };
-  auto root = q(local / "rootfs");
   std::string s = "#!/bin/sh\n# Written by dmachine's local driver: runs as PID 1 of the host "
                   "until it becomes systemd.\nset -e\n";
-  s += fmt::format("mount -t overlay overlay -o lowerdir={},upperdir={},workdir={} {}\n",
-                   spec.image_rootfs.string(), (local / "upper").string(),
-                   (local / "work").string(), root);
-  s += fmt::format("R={}\n", root);
-  s += fmt::format("mkdir -p \"$R/var/lib/docker\"\nmount --bind {} \"$R/var/lib/docker\"\n",
-                   q(local / "docker"));
-  s += "mount -t proc proc \"$R/proc\"\n"
-       "mount -t sysfs sysfs \"$R/sys\"\n"
-       "mount -t tmpfs -o mode=755,nosuid,nodev tmpfs \"$R/run\"\n"
+  // Relative layer paths: overlayfs options cannot hold every character a store path can.
+  s += fmt::format("cd {}\n", q(local));
+  s += fmt::format("mkdir -p lower\nmount --bind -o ro {} lower\n", q(spec.image_rootfs));
+  s += "mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work rootfs\n";
+  s += "R=\"$PWD/rootfs\"\n";
+  s += "mkdir -p \"$R/var/lib/docker\"\nmount --bind docker \"$R/var/lib/docker\"\n";
+  s += "mount -t tmpfs -o mode=755,nosuid,nodev tmpfs \"$R/run\"\n"
        "mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs \"$R/tmp\"\n"
+       // Only the device nodes a host needs; the devices cgroup refuses every other one.
        "mount -t tmpfs -o mode=755,nosuid tmpfs \"$R/dev\"\n"
        "mknod -m 666 \"$R/dev/null\" c 1 3\n"
        "mknod -m 666 \"$R/dev/zero\" c 1 5\n"
@@ -161,18 +185,37 @@ std::string inner_script(const HostSpec& spec) {
        "ln -s /proc/self/fd/0 \"$R/dev/stdin\"\n"
        "ln -s /proc/self/fd/1 \"$R/dev/stdout\"\n"
        "ln -s /proc/self/fd/2 \"$R/dev/stderr\"\n";
+  // /proc of the host's own PID namespace; /proc/sys read-only but for the host's own
+  // network namespace (dockerd sets forwarding and bridge values there); files that act
+  // on or reveal the whole computer hidden, as Docker does.
+  s += "mount -t proc -o nosuid,nodev,noexec proc \"$R/proc\"\n"
+       "mount --bind \"$R/proc/sys\" \"$R/proc/sys\"\n"
+       "mount --bind \"$R/proc/sys/net\" \"$R/proc/sys/net\"\n"
+       "mount -o remount,bind,ro,nosuid,nodev,noexec \"$R/proc/sys\"\n"
+       "for f in sysrq-trigger kcore keys timer_list sched_debug latency_stats kallsyms; do\n"
+       "  [ -e \"$R/proc/$f\" ] && mount --bind \"$R/dev/null\" \"$R/proc/$f\" || true\n"
+       "done\n"
+       "for d in bus fs irq acpi scsi; do\n"
+       "  [ -d \"$R/proc/$d\" ] && mount --bind -o ro \"$R/proc/$d\" \"$R/proc/$d\" || true\n"
+       "done\n"
+       // sysfs read-only (it shows only this network namespace's interfaces); the cgroup
+       // mounts below stay writable for systemd and dockerd.
+       "mount -t sysfs -o ro,nosuid,nodev,noexec sysfs \"$R/sys\"\n"
+       "[ -d \"$R/sys/firmware\" ] && mount -t tmpfs -o ro,nosuid,nodev,noexec tmpfs "
+       "\"$R/sys/firmware\" || true\n";
   auto mounts = cgroup_mounts();
   if (mounts.size() == 1 && mounts[0].dir.empty()) {
-    s += "mount -t cgroup2 cgroup2 \"$R/sys/fs/cgroup\"\n";
+    s += "mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 \"$R/sys/fs/cgroup\"\n";
   } else {
     s += "mount -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs \"$R/sys/fs/cgroup\"\n";
     for (const auto& mount : mounts) {
       auto point = fmt::format("\"$R/sys/fs/cgroup/\"{}", shell_quote(mount.dir));
       s += fmt::format("mkdir -p {}\n", point);
       if (mount.fstype == "cgroup2") {
-        s += fmt::format("mount -t cgroup2 cgroup2 {}\n", point);
+        s += fmt::format("mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 {}\n", point);
       } else {
-        s += fmt::format("mount -t cgroup -o {} cgroup {}\n", shell_quote(mount.options), point);
+        s += fmt::format("mount -t cgroup -o nosuid,nodev,noexec,{} cgroup {}\n",
+                         shell_quote(mount.options), point);
       }
     }
     // cpu,cpuacct style symlinks for controllers mounted separately.
@@ -185,8 +228,22 @@ std::string inner_script(const HostSpec& spec) {
   // many hosts boot at once.
   s += "for t in ed25519 ecdsa; do [ -f \"$R/etc/ssh/ssh_host_${t}_key\" ] || "
        "chroot \"$R\" ssh-keygen -q -t $t -N '' -f /etc/ssh/ssh_host_${t}_key; done\n";
-  s += "exec chroot \"$R\" env -i container=other /lib/systemd/systemd\n";
+  // pivot_root, then detach the old root: nothing of this computer's file tree stays
+  // reachable (a chroot() escape ends at the host's own root). Capabilities that act on
+  // the whole computer leave the bounding set of every process of the host.
+  s += "cd \"$R\"\nmkdir -p .dm-oldroot\npivot_root . .dm-oldroot\ncd /\n";
+  s += fmt::format("exec setpriv --bounding-set {} -- /bin/sh -c 'umount -l /.dm-oldroot && "
+                   "rmdir /.dm-oldroot && exec env -i container=other /lib/systemd/systemd'\n",
+                   dropped_capabilities());
   return s;
+}
+
+std::string dropped_capabilities() {
+  std::string list;
+  for (const char* cap : k_dropped_capabilities) {
+    list += (list.empty() ? "-" : ",-") + std::string(cap);
+  }
+  return list;
 }
 
 Result<void> launch(const ToolRunner& tools, const HostSpec& spec,
@@ -214,6 +271,12 @@ Result<void> launch(const ToolRunner& tools, const HostSpec& spec,
         return {};
       }
       auto text = read_text(console);
+      auto fatal = text.size() > console_size ? text.find(k_launcher_fatal, console_size)
+                                              : std::string::npos;
+      if (fatal != std::string::npos) {
+        return fail(fmt::format("the host was not started: {}",
+                                trim(text.substr(fatal, text.find('\n', fatal) - fatal))));
+      }
       exited = text.size() > console_size && text.find("launcher: the host exited during boot",
                                                        console_size) != std::string::npos;
       if (!exited) {
@@ -252,26 +315,6 @@ bool wait_gone(pid_t pid, const std::string& id, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(k_poll_ms));
   }
   return !is_ours_alive(pid, id);
-}
-
-bool any_process_in_subtree(const std::string& id) {
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator("/proc", error)) {
-    auto name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
-      continue;
-    }
-    if (!in_subtree(read_text(entry.path() / "cgroup"), id)) {
-      continue;
-    }
-    auto stat = read_text(entry.path() / "stat");
-    auto paren = stat.rfind(')');
-    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') {
-      continue; // a zombie holds nothing; whoever adopted it reaps it
-    }
-    return true;
-  }
-  return false;
 }
 
 } // namespace dm::local

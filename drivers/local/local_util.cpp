@@ -6,9 +6,12 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <ftw.h>
+#include <sys/mount.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <system_error>
@@ -165,10 +168,112 @@ std::string detect_mirror() {
   return k_default_mirror;
 }
 
-bool mounted_below(const fs::path& dir) {
-  auto text = read_text("/proc/self/mountinfo");
-  auto needle = " " + dir.string() + "/";
-  return text.find(needle) != std::string::npos;
+namespace {
+
+// mountinfo writes space, tab, newline and backslash as \ooo.
+std::string unescape_octal(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size() &&
+        std::isdigit(static_cast<unsigned char>(text[i + 1])) != 0 &&
+        std::isdigit(static_cast<unsigned char>(text[i + 2])) != 0 &&
+        std::isdigit(static_cast<unsigned char>(text[i + 3])) != 0) {
+      out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 +
+                               (text[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<fs::path> mount_points() { return parse_mountinfo(read_text("/proc/self/mountinfo")); }
+
+std::vector<fs::path> parse_mountinfo(const std::string& text) {
+  std::vector<fs::path> points;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto words = split_ws(line);
+    if (words.size() >= 5) {
+      points.emplace_back(unescape_octal(words[4]));
+    }
+  }
+  return points;
+}
+
+std::vector<fs::path> mounts_below(const fs::path& dir) {
+  return mounts_below(dir, mount_points());
+}
+
+std::vector<fs::path> mounts_below(const fs::path& dir, const std::vector<fs::path>& points) {
+  auto prefix = dir.lexically_normal().string();
+  if (!prefix.ends_with('/')) {
+    prefix += '/';
+  }
+  std::vector<fs::path> below;
+  for (const auto& point : points) {
+    if (point.string().rfind(prefix, 0) == 0) {
+      below.push_back(point);
+    }
+  }
+  std::sort(below.begin(), below.end(), [](const fs::path& a, const fs::path& b) {
+    return a.string().size() > b.string().size();
+  });
+  return below;
+}
+
+bool mounted_below(const fs::path& dir) { return !mounts_below(dir).empty(); }
+
+Result<void> remove_tree(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::exists(fs::symlink_status(dir, error))) {
+    return {};
+  }
+  for (int round = 0; round < 5 && mounted_below(dir); ++round) {
+    for (const auto& point : mounts_below(dir)) {
+      (void)::umount2(point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    }
+  }
+  auto left = mounts_below(dir);
+  if (!left.empty()) {
+    return fail(fmt::format("{} is still mounted; unmount it and try again", left[0].string()));
+  }
+  // FTW_MOUNT: never enter another file system; FTW_PHYS: never follow a symlink.
+  static thread_local std::string failed;
+  failed.clear();
+  auto remove_one = [](const char* path, const struct stat*, int, struct FTW*) -> int {
+    if (::remove(path) != 0 && errno != ENOENT) {
+      failed = fmt::format("delete {}: {}", path, std::strerror(errno));
+      return 1;
+    }
+    return 0;
+  };
+  if (::nftw(dir.c_str(), remove_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
+    return fail(failed.empty() ? fmt::format("delete {}: {}", dir.string(), std::strerror(errno))
+                               : failed);
+  }
+  if (fs::exists(fs::symlink_status(dir, error))) {
+    return fail(fmt::format("delete {}: something in it is on another file system",
+                            dir.string()));
+  }
+  return {};
+}
+
+bool is_normal_absolute(const std::string& path) {
+  if (path.empty() || path[0] != '/' || (path.size() > 1 && path.back() == '/') ||
+      path.find("//") != std::string::npos) {
+    return false;
+  }
+  for (const auto& part : fs::path(path)) {
+    if (part == "." || part == "..") {
+      return false;
+    }
+  }
+  return true;
 }
 
 Result<ProcessResult> ToolRunner::run(const std::vector<std::string>& argv,

@@ -35,8 +35,21 @@ bool tool_exists(const std::string& name);
 // The first Debian mirror URI of this computer's apt sources that is not -security,
 // else http://deb.debian.org/debian.
 std::string detect_mirror();
+// The mount points of this mount namespace (/proc/self/mountinfo, octal escapes decoded).
+std::vector<std::filesystem::path> mount_points();
+// The mount points named by the text of a mountinfo file.
+std::vector<std::filesystem::path> parse_mountinfo(const std::string& text);
+// The mount points strictly below dir, deepest first (of points, or of mount_points()).
+std::vector<std::filesystem::path> mounts_below(const std::filesystem::path& dir,
+                                                const std::vector<std::filesystem::path>& points);
+std::vector<std::filesystem::path> mounts_below(const std::filesystem::path& dir);
 // True when something is mounted below dir (per /proc/self/mountinfo).
 bool mounted_below(const std::filesystem::path& dir);
+// Deletes dir and everything in it without ever entering a mount: everything mounted
+// below it is detached first (deepest first); fails when a mount stays or a file cannot go.
+Result<void> remove_tree(const std::filesystem::path& dir);
+// True when path is absolute and lexically normal (no "." or ".." parts, no trailing "/").
+bool is_normal_absolute(const std::string& path);
 
 // Runs system tools through the driver's ProcessRunner, with a timeout.
 class ToolRunner {

@@ -49,7 +49,7 @@ TEST_CASE("local driver rejects bad numbers and non-/24 subnets", "[local]") {
   options.values["local-memory"] = {"lots"};
   auto bad = driver->set_options(options);
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().kind == dm::ErrorKind::usage);
+  CHECK(bad.error().kind == dm::ErrorKind::precreate);
   options.values["local-memory"] = {"0"};
   options.values["local-subnet"] = {"10.0.0.0/16"};
   REQUIRE(driver->set_options(options));
