@@ -2,19 +2,17 @@
 // two machines through this computer, over one SSH session per machine.
 #include "cmd/commands.h"
 #include "core/scp_path.h"
-#include "core/shell_quote.h"
 #include "ssh/ssh_shell.h"
 
 #include <fmt/format.h>
 #include <cstring>
 #include <ostream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dm {
 
 namespace {
-
-enum class Recursive { no, yes };
 
 struct Endpoint {
   ScpLocation location;
@@ -41,17 +39,7 @@ Result<Endpoint> open_endpoint(CommandContext& context, const ScpLocation& locat
   return endpoint;
 }
 
-// Where a copied item lands: inside dest when dest is a directory, else dest itself.
-Result<std::string> remote_destination(SshShell& shell, const std::string& dest,
-                                       const std::string& source_name) {
-  auto probe = shell.exec("test -d " + shell_quote(dest));
-  DM_TRY(probe);
-  if (probe->exit_status == 0) {
-    return (dest.back() == '/' ? dest : dest + "/") + source_name;
-  }
-  return dest;
-}
-
+// Where a copied item lands on this computer: inside dest when dest is a directory.
 std::filesystem::path local_destination(const std::filesystem::path& dest,
                                         const std::string& source_name) {
   std::error_code error;
@@ -86,16 +74,11 @@ Result<void> copy(Endpoint& source, Endpoint& dest, Recursive recursive) {
     return {};
   }
   if (!source.shell) {
-    auto target = remote_destination(*dest.shell, dest.location.path, name);
-    DM_TRY(target);
-    return recursive == Recursive::yes ? dest.shell->upload_tree(source.location.path, *target)
-                                       : dest.shell->upload_file(source.location.path, *target);
+    return dest.shell->copy_to(source.location.path, dest.location.path, recursive);
   }
   if (!dest.shell) {
-    auto target = local_destination(dest.location.path, name);
-    return recursive == Recursive::yes
-               ? source.shell->download_tree(source.location.path, target)
-               : source.shell->download_file(source.location.path, target);
+    return source.shell->copy_from(source.location.path,
+                                   local_destination(dest.location.path, name), recursive);
   }
   // Machine to machine: through a private temporary directory on this computer.
   char pattern[] = "/tmp/dmachine-scp.XXXXXX";
@@ -107,10 +90,7 @@ Result<void> copy(Endpoint& source, Endpoint& dest, Recursive recursive) {
   auto down = copy(source, local, recursive);
   Result<void> up = down;
   if (down) {
-    auto target = remote_destination(*dest.shell, dest.location.path, name);
-    up = target ? (recursive == Recursive::yes ? dest.shell->upload_tree(staging, *target)
-                                               : dest.shell->upload_file(staging, *target))
-                : Result<void>(fail(target.error()));
+    up = dest.shell->copy_to(staging, dest.location.path, recursive);
   }
   std::error_code ignored;
   std::filesystem::remove_all(pattern, ignored);
@@ -144,6 +124,17 @@ Result<int> cmd_scp(CommandContext& context, std::vector<std::string> args) {
   DM_TRY(source_location);
   auto dest_location = parse_scp_location(paths[1]);
   DM_TRY(dest_location);
+  if (source_location->machine.empty()) {
+    // Checked before any connection: a missing file needs no SSH session to report.
+    struct stat info {};
+    if (stat(source_location->path.c_str(), &info) != 0) {
+      return fail(fmt::format("scp: {}: {}", source_location->path, std::strerror(errno)));
+    }
+    if (S_ISDIR(info.st_mode) && !recursive) {
+      return fail(fmt::format("scp: {}: is a directory (use -r to copy directories)",
+                              source_location->path));
+    }
+  }
   auto source = open_endpoint(context, *source_location);
   DM_TRY(source);
   auto dest = open_endpoint(context, *dest_location);

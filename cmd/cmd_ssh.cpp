@@ -1,15 +1,12 @@
 // dmachine ssh: runs a command over the native SSH client and exits with its
-// status; with no command, hands the terminal to the system ssh with the
-// machine's pinned known_hosts.
+// status; with no command, or with ssh options after the name, hands over to the
+// system ssh with the machine's pinned known_hosts.
 #include "cmd/commands.h"
+#include "cmd/exec_program.h"
+#include "ssh/openssh_args.h"
 #include "ssh/ssh_shell.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <fmt/format.h>
-#include <iostream>
-#include <iterator>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,23 +16,29 @@ namespace {
 
 const char* const k_ssh_help =
     "Log into or run a command on a machine with SSH.\n\n"
-    "Usage: dmachine ssh [NAME] [--] [COMMAND...]\n\n"
-    "Everything after the machine name is run on the machine; dmachine exits with the\n"
-    "command's exit status. With no command, an interactive shell opens (system ssh,\n"
-    "host key checked against the machine's pinned key).\n";
+    "Usage: dmachine ssh [NAME] [--] [COMMAND...]\n"
+    "       dmachine ssh NAME -OPTION... [COMMAND...]\n\n"
+    "A command after the machine name (or after --) runs on the machine over one SSH\n"
+    "session; dmachine exits with its exit status and streams standard input to it.\n"
+    "With no command, an interactive shell opens. When the first word after the name\n"
+    "is an option (-L 8080:localhost:80 -N, -t, -C, -o ...), that word and the rest\n"
+    "go to the system ssh client, as with docker-machine. Either way the host key is\n"
+    "checked against the machine's pinned key.\n";
 
-// Standard input is forwarded when it is a pipe or a file; a terminal or
-// /dev/null is not read, so that a command never waits for input by accident.
-std::string stdin_to_forward() {
+// Standard input is forwarded when it is a pipe, a socket or a file; a terminal
+// or /dev/null is not read, so that a command never waits for input by accident.
+int stdin_to_forward() {
   struct stat info {};
   if (fstat(STDIN_FILENO, &info) != 0 || isatty(STDIN_FILENO) != 0) {
-    return "";
+    return -1;
   }
   if (!S_ISFIFO(info.st_mode) && !S_ISREG(info.st_mode) && !S_ISSOCK(info.st_mode)) {
-    return "";
+    return -1;
   }
-  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  return STDIN_FILENO;
 }
+
+bool is_help(const std::string& word) { return word == "--help" || word == "-h" || word == "-help"; }
 
 std::string join_command(const std::vector<std::string>& words) {
   std::string line;
@@ -48,7 +51,7 @@ std::string join_command(const std::vector<std::string>& words) {
 } // namespace
 
 Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+  if (!args.empty() && (is_help(args[0]) || (args.size() > 1 && is_help(args[1])))) {
     context.out << k_ssh_help;
     return 0;
   }
@@ -58,7 +61,10 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
     names.push_back(args[0]);
     command_start = 1;
   }
-  if (command_start < args.size() && args[command_start] == "--") {
+  // An option right after the name means "these are ssh's arguments" (docker-machine).
+  bool openssh_args = command_start < args.size() && args[command_start].size() > 1 &&
+                      args[command_start][0] == '-' && args[command_start] != "--";
+  if (!openssh_args && command_start < args.size() && args[command_start] == "--") {
     ++command_start;
   }
   std::vector<std::string> command(args.begin() + static_cast<long>(command_start), args.end());
@@ -69,35 +75,23 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
       *machine, fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", name)));
   auto target = machine_ssh_target(*machine);
   DM_TRY(target);
-  // Connecting natively first pins the host key on first contact and refuses a changed one.
-  auto shell = open_ssh_shell(*target, ConnectOptions{});
-  DM_TRY_CTX(shell, fmt::format("ssh to machine \"{}\"", name));
 
-  if (command.empty()) {
-    shell->reset();
-    std::vector<std::string> argv = {"ssh",
-                                     "-o", "UserKnownHostsFile=" + target->known_hosts_path.string(),
-                                     "-o", "StrictHostKeyChecking=yes",
-                                     "-o", "LogLevel=ERROR",
-                                     "-p", std::to_string(target->port)};
-    if (!target->key_path.empty()) {
-      argv.insert(argv.end(), {"-o", "IdentitiesOnly=yes", "-i", target->key_path.string()});
-    }
-    argv.push_back(target->user + "@" + target->host);
-    std::vector<char*> raw;
-    for (auto& word : argv) {
-      raw.push_back(word.data());
-    }
-    raw.push_back(nullptr);
-    std::cout.flush();
-    execvp("ssh", raw.data());
-    return fail(fmt::format("run the system ssh for an interactive session: {} (install "
-                            "openssh-client, or give a command to run)",
-                            std::strerror(errno)));
+  if (command.empty() || openssh_args) {
+    // The system ssh checks the pinned key; a first contact pins it natively.
+    auto argv = openssh_argv(*target, command);
+    DM_TRY_CTX(argv, fmt::format("ssh to machine \"{}\"", name));
+    DM_TRY_CTX(pin_host_key(*target), fmt::format("ssh to machine \"{}\"", name));
+    context.out.flush();
+    context.err.flush();
+    return exec_program(*argv, "run the system ssh: it is not installed (apt install "
+                               "openssh-client), or give a command after -- to use dmachine's "
+                               "own SSH client");
   }
 
+  auto shell = open_ssh_shell(*target, ConnectOptions{});
+  DM_TRY_CTX(shell, fmt::format("ssh to machine \"{}\"", name));
   ExecOptions options;
-  options.stdin_data = stdin_to_forward();
+  options.stdin_fd = stdin_to_forward();
   options.on_stdout = [&](std::string_view data) { context.out << data << std::flush; };
   options.on_stderr = [&](std::string_view data) { context.err << data << std::flush; };
   auto result = (*shell)->exec(join_command(command), options);

@@ -15,6 +15,7 @@ const std::vector<CommandEntry>& command_table() {
       {"ip", "Get the IP address of a machine", cmd_ip},
       {"kill", "Kill a machine", cmd_kill},
       {"ls", "List machines", cmd_ls},
+      {"mount", "Mount or unmount a directory from a machine with SSHFS", cmd_mount},
       {"provision", "Re-provision existing machines", cmd_provision},
       {"regenerate-certs", "Regenerate TLS Certificates for a machine", cmd_regenerate_certs},
       {"restart", "Restart a machine", cmd_restart},

@@ -43,6 +43,7 @@ Result<int> cmd_inspect(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_ip(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_kill(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args);
+Result<int> cmd_mount(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_provision(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_regenerate_certs(CommandContext& context, std::vector<std::string> args);
 Result<int> cmd_restart(CommandContext& context, std::vector<std::string> args);

@@ -27,6 +27,7 @@ struct ExecResult {
 
 struct ExecOptions {
   std::string stdin_data;                                   // written, then EOF
+  int stdin_fd = -1; // instead of stdin_data: streamed from this descriptor until its EOF
   std::function<void(std::string_view)> on_stdout;          // streaming; out stays empty
   std::function<void(std::string_view)> on_stderr;          // streaming; err stays empty
   int timeout_seconds = 0;                                  // 0: no limit

@@ -1,9 +1,11 @@
 #include "ssh/ssh_session.h"
 
 #include "core/interrupt.h"
+#include "core/ssh_key_check.h"
 #include "ssh/known_hosts.h"
 #include "ssh/ssh_shell.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -98,7 +100,7 @@ SshSession::~SshSession() {
   }
 }
 
-Result<void> SshSession::wait_socket(Deadline deadline) const {
+Result<void> SshSession::wait_socket(Deadline deadline, int also_readable) const {
   if (interrupted()) {
     return fail(ErrorKind::interrupted, "interrupted");
   }
@@ -118,9 +120,9 @@ Result<void> SshSession::wait_socket(Deadline deadline) const {
     return fail(ErrorKind::timeout,
                 fmt::format("SSH to {}: timed out waiting for the host", m_target.host));
   }
-  pollfd waiting{m_socket, events, 0};
+  std::array<pollfd, 2> waiting{pollfd{m_socket, events, 0}, pollfd{also_readable, POLLIN, 0}};
   // Short slices so that Ctrl-C is noticed promptly.
-  int ready = poll(&waiting, 1, std::min(left, 250));
+  int ready = poll(waiting.data(), also_readable >= 0 ? 2 : 1, std::min(left, 250));
   if (ready < 0 && errno != EINTR) {
     return fail(ErrorKind::ssh, fmt::format("SSH to {}: {}", m_target.host, std::strerror(errno)));
   }
@@ -172,6 +174,13 @@ Result<void> SshSession::authenticate(Deadline deadline) {
       return {};
     }
     key_error = fmt::format("key {}: {}", key, last_error());
+    auto type = check_private_key_file(m_target.key_path);
+    if (type && *type == KeyType::rsa) {
+      // The usual cause, and invisible from the server's answer alone.
+      key_error += "; it is an RSA key, which this client (libssh2) signs with SHA-1 "
+                   "(ssh-rsa), and OpenSSH 8.8 and later refuse that by default: use an "
+                   "ECDSA or ed25519 key (ssh-keygen -t ed25519)";
+    }
   }
   // ssh-agent: blocking calls to a local socket, bounded by the session timeout.
   libssh2_session_set_blocking(m_session, 1);
@@ -259,6 +268,64 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshTarget& target,
     last.message += fmt::format(" (gave up after {} s)", options.wait_seconds);
   }
   return fail(last);
+}
+
+Channel::~Channel() {
+  if (m_channel != nullptr) {
+    Deadline deadline = deadline_in(5);
+    (void)retry_eagain(m_session, deadline, [&] { return libssh2_channel_close(m_channel); });
+    (void)retry_eagain(m_session, deadline, [&] { return libssh2_channel_free(m_channel); });
+  }
+}
+
+std::string channel_error(const SshSession& session, const std::string& what) {
+  return fmt::format("{} on {}: {}", what, session.target().host, session.last_error());
+}
+
+Result<std::unique_ptr<Channel>> start_command(SshSession& session, const std::string& command,
+                                               bool request_pty, Deadline deadline) {
+  auto opened = retry_eagain(session, deadline, [&] {
+    return libssh2_channel_open_ex(session.raw(), "session", sizeof "session" - 1,
+                                   LIBSSH2_CHANNEL_WINDOW_DEFAULT, LIBSSH2_CHANNEL_PACKET_DEFAULT,
+                                   nullptr, 0);
+  });
+  DM_TRY(opened);
+  if (*opened == nullptr) {
+    return fail(ErrorKind::ssh, channel_error(session, "open a channel"));
+  }
+  auto channel = std::make_unique<Channel>(session, *opened);
+  if (request_pty) {
+    auto pty = retry_eagain(session, deadline,
+                            [&] { return libssh2_channel_request_pty(channel->get(), "xterm"); });
+    DM_TRY(pty);
+  }
+  auto started = retry_eagain(session, deadline, [&] {
+    return libssh2_channel_process_startup(channel->get(), "exec", sizeof "exec" - 1,
+                                           command.data(), static_cast<unsigned>(command.size()));
+  });
+  DM_TRY(started);
+  if (*started != 0) {
+    return fail(ErrorKind::ssh, channel_error(session, "run a command"));
+  }
+  return channel;
+}
+
+Result<void> write_all(SshSession& session, LIBSSH2_CHANNEL* channel, std::string_view data,
+                       Deadline deadline) {
+  constexpr size_t k_write_chunk = 64 * 1024;
+  size_t written = 0;
+  while (written < data.size()) {
+    size_t length = std::min(k_write_chunk, data.size() - written);
+    auto count = retry_eagain(session, deadline, [&] {
+      return libssh2_channel_write(channel, data.data() + written, length);
+    });
+    DM_TRY(count);
+    if (*count < 0) {
+      return fail(ErrorKind::ssh, channel_error(session, "write to the channel"));
+    }
+    written += static_cast<size_t>(*count);
+  }
+  return {};
 }
 
 } // namespace dm

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <memory>
 #include <string>
 
 namespace dm {
@@ -32,8 +33,9 @@ public:
   [[nodiscard]] LIBSSH2_SESSION* raw() const { return m_session; }
   [[nodiscard]] const SshTarget& target() const { return m_target; }
 
-  // Waits until the socket is ready in the direction libssh2 is blocked on.
-  Result<void> wait_socket(Deadline deadline) const;
+  // Waits until the socket is ready in the direction libssh2 is blocked on, or
+  // (when given) until also_readable has input.
+  Result<void> wait_socket(Deadline deadline, int also_readable = -1) const;
   // The session's last error text ("" when none).
   [[nodiscard]] std::string last_error() const;
   // Opens the SFTP subsystem on first use (same connection).
@@ -70,5 +72,30 @@ auto retry_eagain(const SshSession& session, Deadline deadline, Call call)
     DM_TRY(session.wait_socket(deadline));
   }
 }
+
+// A libssh2 channel closed and freed on scope exit (bounded: the session is non-blocking).
+class Channel {
+public:
+  Channel(SshSession& session, LIBSSH2_CHANNEL* channel) : m_session(session), m_channel(channel) {}
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  ~Channel();
+  [[nodiscard]] LIBSSH2_CHANNEL* get() const { return m_channel; }
+
+private:
+  SshSession& m_session;
+  LIBSSH2_CHANNEL* m_channel;
+};
+
+// Opens a session channel (optionally with a pty) and starts command on it.
+Result<std::unique_ptr<Channel>> start_command(SshSession& session, const std::string& command,
+                                               bool request_pty, Deadline deadline);
+
+// Writes all of data to the channel (stdin of the remote side).
+Result<void> write_all(SshSession& session, LIBSSH2_CHANNEL* channel, std::string_view data,
+                       Deadline deadline);
+
+// "<what> on <host>: <libssh2's last error>".
+std::string channel_error(const SshSession& session, const std::string& what);
 
 } // namespace dm

@@ -17,6 +17,8 @@ struct ConnectOptions {
 
 class SshSession; // libssh2 state, private to ssh/
 
+enum class Recursive { no, yes };
+
 class SshShell final : public RemoteShell {
 public:
   explicit SshShell(std::unique_ptr<SshSession> session);
@@ -30,11 +32,14 @@ public:
   Result<std::string> download(const std::string& remote_path) override;
   [[nodiscard]] int commands_run() const override { return m_commands_run; }
 
-  // File copies for `dmachine scp`: contents over SCP channels, directories over SFTP.
-  Result<void> upload_file(const std::filesystem::path& local, const std::string& remote);
-  Result<void> download_file(const std::string& remote, const std::filesystem::path& local);
-  Result<void> upload_tree(const std::filesystem::path& local, const std::string& remote);
-  Result<void> download_tree(const std::string& remote, const std::filesystem::path& local);
+  // File copies for `dmachine scp`, each over one channel speaking the SCP protocol
+  // to the remote `scp -t` / `scp -f`. copy_to: when remote is a directory the copy
+  // goes inside it (the remote scp decides, as with OpenSSH's scp). copy_from writes
+  // exactly `local`; names the remote sends for -r must be single path components.
+  Result<void> copy_to(const std::filesystem::path& local, const std::string& remote,
+                       Recursive recursive);
+  Result<void> copy_from(const std::string& remote, const std::filesystem::path& local,
+                         Recursive recursive);
 
 private:
   std::unique_ptr<SshSession> m_session;
@@ -45,6 +50,9 @@ private:
 // (or ssh-agent). Host-key mismatches and auth failures are not retried.
 Result<std::unique_ptr<SshShell>> open_ssh_session(const SshTarget& target,
                                                    const ConnectOptions& options);
+// Makes sure target.known_hosts_path holds the host's key (a native connection
+// pins it on first contact) before the system ssh, which refuses unknown hosts, runs.
+Result<void> pin_host_key(const SshTarget& target);
 Result<std::unique_ptr<RemoteShell>> open_ssh_shell(const SshTarget& target,
                                                     const ConnectOptions& options);
 

@@ -1,5 +1,6 @@
 #include "drivers/generic/generic_driver.h"
 
+#include "core/ssh_key_check.h"
 #include "core/tcp_probe.h"
 
 #include <fmt/format.h>
@@ -64,6 +65,10 @@ public:
         return fail(ErrorKind::precreate,
                     fmt::format("SSH key \"{}\" (--generic-ssh-key) is not a readable file",
                                 m_user_key));
+      }
+      auto key = check_private_key_file(m_user_key);
+      if (!key) {
+        return fail(ErrorKind::precreate, key.error().message + " (--generic-ssh-key)");
       }
     }
     // Reachability is checked by the SSH connection create opens next: probing
