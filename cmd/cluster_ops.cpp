@@ -6,21 +6,25 @@
 #include "core/engine_setup.h"
 #include "core/interrupt.h"
 #include "core/parallel.h"
+#include "core/swarm_join.h"
 
 #include <chrono>
 #include <fmt/format.h>
+#include <algorithm>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <thread>
 
 namespace dm {
 
 namespace {
 
-constexpr size_t k_pool = 8;             // machines made, joined or removed at once
+constexpr size_t k_pool = 8;             // machines made or removed at once
+constexpr size_t k_join_pool = 16;       // workers joining at once
+constexpr int k_swarm_port = 2377;
 constexpr int k_api_timeout = 30;        // one engine API call
 constexpr int k_probe_timeout = 4;       // "does this manager answer?"
-constexpr int k_join_timeout = 60;       // POST /swarm/join waits for the node to be accepted
 constexpr int k_ready_wait_seconds = 180;
 constexpr int k_drain_wait_seconds = 180;
 constexpr int k_role_wait_seconds = 60;
@@ -100,15 +104,25 @@ CreateRequest node_request(const ClusterRecord& record, const DriverEntry& drive
   request.driver_options = with_driver_defaults(driver, options);
   request.engine = record.engine;
   request.keep_on_failure = keep;
+  request.record_extra = owner_keys(record);
   return request;
 }
 
-// Removes machines in parallel (best effort: a failure is a warning).
-void remove_machines(CommandContext& context, const std::vector<std::string>& names) {
+// Removes, in parallel, the machines of names that this cluster made (best effort: a
+// failure is a warning). A machine of a member's name that the cluster did not make (made
+// by someone else meanwhile) is left as it is, with a note.
+void remove_owned_machines(CommandContext& context, const ClusterRecord& record,
+                           const std::vector<std::string>& names) {
   std::vector<std::string> warnings(names.size());
   parallel_for(names.size(), k_pool, [&](size_t i) {
     CleanupScope cleaning; // runs to its end even after Ctrl-C
     if (!context.store.exists(names[i])) {
+      return;
+    }
+    auto machine = context.store.load(names[i]);
+    if (!machine || !made_by(*machine, record)) {
+      warnings[i] = fmt::format("Machine \"{}\" was not made by cluster \"{}\": left as it is\n",
+                                names[i], record.name);
       return;
     }
     auto removed = remove_machine(context, names[i], true);
@@ -152,7 +166,7 @@ Result<void> create_machines(CommandContext& context, const ClusterRecord& recor
     return {};
   }
   if (keep == KeepOnFailure::no) {
-    remove_machines(context, made);
+    remove_owned_machines(context, record, made);
   }
   return fail(errors[*first]->kind,
               fmt::format("node \"{}\": {}{}", nodes[*first].name, errors[*first]->message,
@@ -160,72 +174,186 @@ Result<void> create_machines(CommandContext& context, const ClusterRecord& recor
                                        : ""));
 }
 
-// Joins one node; returns its swarm node ID.
+std::string swarm_address(const NodeEngine& node) { return fmt::format("{}:{}", node.ip, k_swarm_port); }
+
+// The phases of a create or add, each a progress step; their times are summed up at the end.
+class Phases {
+public:
+  explicit Phases(Progress& progress) : m_progress(progress) {}
+  Result<void> run(const std::string& phase, const std::string& step,
+                   const std::function<Result<void>()>& body) {
+    const auto started = std::chrono::steady_clock::now();
+    auto result = run_step(m_progress, step, body);
+    m_times.emplace_back(phase, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              started)
+                                    .count());
+    return result;
+  }
+  // "Phases: machines 52.1 s, init 0.8 s, ...; total 80.2 s"
+  [[nodiscard]] std::string summary() const {
+    std::string text;
+    double total = 0;
+    for (const auto& [phase, seconds] : m_times) {
+      text += fmt::format("{}{} {:.1f} s", text.empty() ? "" : ", ", phase, seconds);
+      total += seconds;
+    }
+    return fmt::format("Phases: {}; total {:.1f} s", text, total);
+  }
+
+private:
+  Progress& m_progress;
+  std::vector<std::pair<std::string, double>> m_times;
+};
+
+// Joins one node through managers (starting at managers[first]); a join that goes on in
+// the background is waited for, a failed one tried again through the next manager.
 Result<std::string> join_one(CommandContext& context, const ClusterRecord& record,
-                             const NodeSpec& node, const std::string& remote,
-                             const std::string& token) {
+                             const NodeSpec& node, const std::vector<std::string>& managers,
+                             size_t first, const std::string& token) {
   DM_TRY(check_interrupted());
   auto engine = node_engine(context, node.name);
   DM_TRY_CTX(engine, "node \"" + node.name + "\"");
   Progress progress(context.err, ProgressStyle::plain, node.name + ": ");
+  std::string id;
   DM_TRY_CTX(run_step(progress, "join the swarm as a " + role_name(node.role),
-                      [&] {
-                        return swarm_join(context.http_client, engine->endpoint,
-                                          advertise_for(record, *engine), remote, token,
-                                          k_join_timeout);
+                      [&]() -> Result<void> {
+                        JoinRequest request{engine->endpoint, advertise_for(record, *engine),
+                                            managers, first, token};
+                        auto joined = join_node(context.http_client, request, JoinTiming{},
+                                                [&](const std::string& line) { progress.note(line); });
+                        DM_TRY(joined);
+                        id = *joined;
+                        return {};
                       }),
              "node \"" + node.name + "\"");
-  auto info = swarm_info(context.http_client, engine->endpoint, k_api_timeout);
-  DM_TRY_CTX(info, "node \"" + node.name + "\"");
-  return info->node_id;
+  return id;
 }
 
-// Managers join one after another (each join changes the Raft membership);
-// workers join in parallel beside them. Node IDs go into the record.
-Result<void> join_nodes(CommandContext& context, ClusterRecord& record, const NodeEngine& manager,
-                        const std::vector<NodeSpec>& nodes) {
-  auto tokens = swarm_join_tokens(context.http_client, manager.endpoint, k_api_timeout);
-  DM_TRY_CTX(tokens, "node \"" + manager.machine + "\": read the join tokens");
-  const std::string remote = manager.ip + ":2377";
-  std::vector<const NodeSpec*> managers;
-  std::vector<const NodeSpec*> workers;
-  for (const auto& node : nodes) {
-    (node.role == NodeRole::manager ? managers : workers).push_back(&node);
-  }
-  const size_t offset = managers.empty() ? 0 : 1;
-  std::vector<std::optional<Error>> errors(offset + workers.size());
-  std::vector<std::string> ids(nodes.size());
-  auto join = [&](const NodeSpec& node, const std::string& token) -> Result<void> {
-    auto id = join_one(context, record, node, remote, token);
-    DM_TRY(id);
-    ids[static_cast<size_t>(&node - nodes.data())] = *id;
+// A member that failed to join or to get Ready, and why.
+struct LostNode {
+  std::string machine;
+  Error error;
+};
+
+// Workers that could not join or get Ready are removed alone, with a warning, while no
+// more than `allowed` are lost in all; past that, for a manager, or after Ctrl-C the first
+// error stands (and the caller rolls back as before).
+Result<void> drop_lost_workers(CommandContext& context, ClusterRecord& record,
+                               const NodeEngine& manager, const std::vector<LostNode>& lost,
+                               size_t& allowed, Progress& progress) {
+  if (lost.empty()) {
     return {};
-  };
-  parallel_for(errors.size(), k_pool, [&](size_t task) {
-    if (task < offset) {
-      for (const NodeSpec* node : managers) {
-        auto joined = join(*node, tokens->manager);
-        if (!joined) {
-          errors[task] = joined.error();
-          return;
-        }
-      }
-      return;
+  }
+  for (const auto& node : lost) {
+    const ClusterMember* member = record.find(node.machine);
+    if (node.error.kind == ErrorKind::interrupted || member == nullptr ||
+        member->role == NodeRole::manager) {
+      return fail(node.error);
     }
-    auto joined = join(*workers[task - offset], tokens->worker);
-    if (!joined) {
-      errors[task] = joined.error();
+  }
+  if (lost.size() > allowed) {
+    return fail(lost.front().error.kind,
+                fmt::format("{}{}", lost.front().error.message,
+                            lost.size() > 1 ? fmt::format(" ({} worker(s) failed; a cluster "
+                                                          "goes on without at most {})",
+                                                          lost.size(), allowed)
+                                            : ""));
+  }
+  allowed -= lost.size();
+  std::vector<std::string> names;
+  for (const auto& node : lost) {
+    progress.note(fmt::format("Warning: {}; the cluster goes on without that worker: removing "
+                              "its machine",
+                              node.error.message));
+    const ClusterMember* member = record.find(node.machine);
+    if (!member->node_id.empty()) {
+      (void)swarm_remove_node(context.http_client, manager.endpoint, member->node_id, true,
+                              k_api_timeout);
+    }
+    names.push_back(node.machine);
+  }
+  remove_owned_machines(context, record, names);
+  std::erase_if(record.members, [&](const ClusterMember& m) {
+    return std::find(names.begin(), names.end(), m.machine) != names.end();
+  });
+  return ClusterStore(context.store).save(record);
+}
+
+// Managers join one after another (each join changes the Raft membership), each through
+// the managers joined before it; their addresses are added to managers.
+Result<void> join_managers(CommandContext& context, ClusterRecord& record,
+                           const std::vector<const NodeSpec*>& nodes,
+                           std::vector<std::string>& managers, const std::string& token) {
+  for (const NodeSpec* node : nodes) {
+    auto id = join_one(context, record, *node, managers, 0, token);
+    DM_TRY(id);
+    find_member(record, node->name)->node_id = *id;
+    auto engine = node_engine(context, node->name);
+    DM_TRY(engine);
+    managers.push_back(swarm_address(*engine));
+  }
+  return {};
+}
+
+// Workers join in parallel (k_join_pool at a time), spread over every manager: a join is
+// a TLS handshake on the manager it goes through and a Raft proposal on the leader.
+std::vector<LostNode> join_workers(CommandContext& context, ClusterRecord& record,
+                                   const std::vector<const NodeSpec*>& nodes,
+                                   const std::vector<std::string>& managers,
+                                   const std::string& token) {
+  std::vector<std::optional<Error>> errors(nodes.size());
+  std::vector<std::string> ids(nodes.size());
+  parallel_for(nodes.size(), k_join_pool, [&](size_t i) {
+    auto id = join_one(context, record, *nodes[i], managers, i, token);
+    if (id) {
+      ids[i] = *id;
+    } else {
+      errors[i] = id.error();
     }
   });
+  std::vector<LostNode> lost;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (ClusterMember* member = find_member(record, nodes[i].name); member && !ids[i].empty()) {
-      member->node_id = ids[i];
+    if (!ids[i].empty()) {
+      find_member(record, nodes[i]->name)->node_id = ids[i];
+    }
+    if (errors[i]) {
+      lost.push_back(LostNode{nodes[i]->name, *errors[i]});
     }
   }
-  for (const auto& error : errors) {
-    if (error) {
-      return fail(*error);
-    }
+  return lost;
+}
+
+// Joins nodes (new members of record) through the swarm that manager belongs to;
+// managers holds the swarm addresses of the managers that take joins.
+Result<void> join_members(CommandContext& context, ClusterRecord& record,
+                          const NodeEngine& manager, std::vector<std::string> managers,
+                          const std::vector<NodeSpec>& nodes, size_t& allowed, Phases& phases,
+                          Progress& progress) {
+  auto tokens = swarm_join_tokens(context.http_client, manager.endpoint, k_api_timeout);
+  DM_TRY_CTX(tokens, "node \"" + manager.machine + "\": read the join tokens");
+  std::vector<const NodeSpec*> new_managers;
+  std::vector<const NodeSpec*> workers;
+  for (const auto& node : nodes) {
+    (node.role == NodeRole::manager ? new_managers : workers).push_back(&node);
+  }
+  if (!new_managers.empty()) {
+    DM_TRY(phases.run("manager joins",
+                      fmt::format("manager joins: {} manager(s), one after another",
+                                  new_managers.size()),
+                      [&] {
+                        return join_managers(context, record, new_managers, managers,
+                                             tokens->manager);
+                      }));
+  }
+  if (!workers.empty()) {
+    DM_TRY(phases.run(
+        "worker joins",
+        fmt::format("worker joins: {} worker(s), {} at a time, through {} manager(s)",
+                    workers.size(), std::min(workers.size(), k_join_pool), managers.size()),
+        [&] {
+          auto lost = join_workers(context, record, workers, managers, tokens->worker);
+          return drop_lost_workers(context, record, manager, lost, allowed, progress);
+        }));
   }
   return {};
 }
@@ -284,58 +412,95 @@ Result<void> apply_node_settings(CommandContext& context, const ClusterRecord& r
   return {};
 }
 
-// Every listed member Ready (managers also reachable), seen from manager.
-Result<void> wait_ready(CommandContext& context, const ClusterRecord& record,
-                        const NodeEngine& manager, const std::vector<NodeSpec>& nodes) {
-  return wait_until(k_ready_wait_seconds, "wait for the nodes to be Ready", [&]() -> Result<bool> {
-    auto listed = swarm_nodes(context.http_client, manager.endpoint, k_probe_timeout);
-    DM_TRY(listed);
-    for (const auto& spec : nodes) {
-      const ClusterMember* member = record.find(spec.name);
-      bool ready = false;
-      for (const auto& node : *listed) {
-        if (member != nullptr && node.id == member->node_id) {
-          ready = node.state == "ready" &&
-                  (node.role != "manager" || node.reachability == "reachable");
-        }
-      }
-      if (!ready) {
-        return false;
-      }
+// Every member named in nodes Ready (managers also reachable), seen from manager; a worker
+// not Ready in time is dropped as a failed join is.
+Result<void> wait_ready(CommandContext& context, ClusterRecord& record, const NodeEngine& manager,
+                        const std::vector<NodeSpec>& nodes, size_t& allowed, Progress& progress) {
+  std::set<std::string> ids;
+  for (const auto& node : nodes) {
+    if (const ClusterMember* member = record.find(node.name); member != nullptr) {
+      ids.insert(member->node_id);
     }
-    return true;
-  });
+  }
+  auto waiting = wait_nodes_ready(context.http_client, manager.endpoint, ids,
+                                  k_ready_wait_seconds, std::chrono::seconds(1));
+  DM_TRY(waiting);
+  std::vector<LostNode> lost;
+  for (const auto& member : record.members) {
+    if (waiting->count(member.node_id) != 0) {
+      lost.push_back(LostNode{member.machine,
+                              Error{ErrorKind::timeout,
+                                    fmt::format("node \"{}\" is not Ready after {} s",
+                                                member.machine, k_ready_wait_seconds)}});
+    }
+  }
+  return drop_lost_workers(context, record, manager, lost, allowed, progress);
+}
+
+// Labels and drain, then every node Ready.
+Result<void> settle(CommandContext& context, ClusterRecord& record, const NodeEngine& manager,
+                    const std::vector<NodeSpec>& nodes, size_t& allowed, Phases& phases,
+                    Progress& progress) {
+  DM_TRY(run_step(progress, "apply node labels and availability",
+                  [&] { return apply_node_settings(context, record, manager, nodes); }));
+  return phases.run("Ready", fmt::format("Ready: wait until all {} nodes are Ready", nodes.size()),
+                    [&] { return wait_ready(context, record, manager, nodes, allowed, progress); });
+}
+
+size_t worker_count(const std::vector<NodeSpec>& nodes) {
+  return static_cast<size_t>(std::count_if(nodes.begin(), nodes.end(), [](const NodeSpec& node) {
+    return node.role == NodeRole::worker;
+  }));
 }
 
 Result<void> build_cluster(CommandContext& context, ClusterRecord& record,
                            const ClusterSpec& spec, KeepOnFailure keep, Progress& progress) {
-  auto managers = record.with_role(NodeRole::manager).size();
-  progress.note(fmt::format("Creating {} machines ({} manager(s), {} worker(s)) with the {} "
-                            "driver, {} at a time...",
-                            spec.nodes.size(), managers, spec.nodes.size() - managers,
-                            spec.driver_name, std::min(spec.nodes.size(), k_pool)));
-  DM_TRY(create_machines(context, record, spec.nodes, keep));
+  Phases phases(progress);
+  const size_t workers = worker_count(spec.nodes);
+  DM_TRY(phases.run("machines",
+                    fmt::format("machines: {} ({} manager(s), {} worker(s)) with the {} "
+                                "driver, {} at a time",
+                                spec.nodes.size(), spec.nodes.size() - workers, workers,
+                                spec.driver_name, std::min(spec.nodes.size(), k_pool)),
+                    [&] { return create_machines(context, record, spec.nodes, keep); }));
   DM_TRY(check_interrupted());
   ClusterPlan plan = plan_cluster(spec.nodes);
   auto first = node_engine(context, plan.init_node);
   DM_TRY_CTX(first, "node \"" + plan.init_node + "\"");
-  Progress init_progress(context.err, ProgressStyle::plain, plan.init_node + ": ");
   std::string advertise = advertise_for(record, *first);
-  DM_TRY_CTX(run_step(init_progress, "swarm init --advertise-addr " + advertise,
-                      [&]() -> Result<void> {
-                        auto id = swarm_init(context.http_client, first->endpoint, advertise,
-                                             k_join_timeout);
-                        DM_TRY(id);
-                        find_member(record, plan.init_node)->node_id = *id;
-                        return {};
-                      }),
+  DM_TRY_CTX(phases.run("init",
+                        fmt::format("init: swarm init on {} --advertise-addr {}", plan.init_node,
+                                    advertise),
+                        [&]() -> Result<void> {
+                          auto id = swarm_init(context.http_client, first->endpoint, advertise,
+                                               k_api_timeout);
+                          DM_TRY(id);
+                          find_member(record, plan.init_node)->node_id = *id;
+                          return {};
+                        }),
              "node \"" + plan.init_node + "\"");
+  size_t allowed = tolerated_worker_losses(workers);
   std::vector<NodeSpec> joiners(spec.nodes.begin() + 1, spec.nodes.end());
-  DM_TRY(join_nodes(context, record, *first, joiners));
-  DM_TRY(run_step(progress, "apply node labels and availability",
-                  [&] { return apply_node_settings(context, record, *first, spec.nodes); }));
-  return run_step(progress, fmt::format("wait until all {} nodes are Ready", spec.nodes.size()),
-                  [&] { return wait_ready(context, record, *first, spec.nodes); });
+  DM_TRY(join_members(context, record, *first, {swarm_address(*first)}, joiners, allowed, phases,
+                      progress));
+  DM_TRY(settle(context, record, *first, spec.nodes, allowed, phases, progress));
+  progress.note(phases.summary());
+  return {};
+}
+
+// The swarm addresses of the managers that take joins: manager's first, then the other
+// reachable managers in manager's node list.
+Result<std::vector<std::string>> join_addresses(CommandContext& context, const NodeEngine& manager) {
+  auto nodes = swarm_nodes(context.http_client, manager.endpoint, k_api_timeout);
+  DM_TRY(nodes);
+  std::vector<std::string> addresses = {swarm_address(manager)};
+  for (const auto& node : *nodes) {
+    if (node.role == "manager" && node.reachability == "reachable" && !node.manager_addr.empty() &&
+        node.manager_addr != addresses.front()) {
+      addresses.push_back(node.manager_addr);
+    }
+  }
+  return addresses;
 }
 
 } // namespace
@@ -405,6 +570,7 @@ Result<ClusterRecord> create_cluster(CommandContext& context, const ClusterSpec&
   DM_TRY(lock);
   ClusterRecord record;
   record.name = spec.name;
+  record.id = new_cluster_id();
   record.driver_name = spec.driver_name;
   record.driver_options = spec.driver_options;
   record.engine = spec.engine;
@@ -426,7 +592,7 @@ Result<ClusterRecord> create_cluster(CommandContext& context, const ClusterSpec&
       for (const auto& member : record.members) {
         names.push_back(member.machine);
       }
-      remove_machines(context, names);
+      remove_owned_machines(context, record, names);
       (void)clusters.remove(spec.name);
     } else {
       (void)clusters.save(record);
@@ -459,15 +625,20 @@ Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
   }
   DM_TRY(clusters.save(record)); // a crash from here on leaves members `cluster rm` knows
   auto grown = [&]() -> Result<void> {
-    progress.note(fmt::format("Creating {} machine(s)...", nodes.size()));
-    DM_TRY(create_machines(context, record, nodes, keep));
-    DM_TRY(join_nodes(context, record, *manager, nodes));
-    DM_TRY(apply_node_settings(context, record, *manager, nodes));
-    return run_step(progress, "wait until the new nodes are Ready",
-                    [&] { return wait_ready(context, record, *manager, nodes); });
+    Phases phases(progress);
+    DM_TRY(phases.run("machines", fmt::format("machines: {} new", nodes.size()),
+                      [&] { return create_machines(context, record, nodes, keep); }));
+    auto addresses = join_addresses(context, *manager);
+    DM_TRY(addresses);
+    size_t allowed = tolerated_worker_losses(worker_count(nodes));
+    DM_TRY(join_members(context, record, *manager, *addresses, nodes, allowed, phases, progress));
+    DM_TRY(settle(context, record, *manager, nodes, allowed, phases, progress));
+    progress.note(phases.summary());
+    return {};
   }();
   if (!grown) {
     if (keep == KeepOnFailure::no) {
+      CleanupScope cleaning; // the swarm forgets the new nodes even after Ctrl-C
       for (const auto& node : nodes) {
         const ClusterMember* member = record.find(node.name);
         if (member != nullptr && !member->node_id.empty()) {
@@ -479,7 +650,7 @@ Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
       for (const auto& node : nodes) {
         names.push_back(node.name);
       }
-      remove_machines(context, names);
+      remove_owned_machines(context, record, names);
       record = before;
     }
     (void)clusters.save(record);
@@ -546,6 +717,12 @@ Result<void> remove_node(CommandContext& context, ClusterRecord& record,
     if (!context.store.exists(machine)) {
       return {};
     }
+    auto loaded = context.store.load(machine);
+    if (!loaded || !made_by(*loaded, record)) {
+      progress.note(fmt::format("Machine \"{}\" was not made by cluster \"{}\": left as it is",
+                                machine, record.name));
+      return {};
+    }
     auto removed = remove_machine(context, machine, true);
     if (!removed) {
       return fail(removed.error());
@@ -556,13 +733,12 @@ Result<void> remove_node(CommandContext& context, ClusterRecord& record,
   return ClusterStore(context.store).save(record);
 }
 
-Result<void> change_role(CommandContext& context, ClusterRecord& record,
-                         const std::string& machine, NodeRole role, Progress& progress) {
+Result<RoleChange> change_role(CommandContext& context, ClusterRecord& record,
+                               const std::string& machine, NodeRole role, Progress& progress) {
   auto member = member_of(record, machine);
   DM_TRY(member);
   if ((*member)->role == role) {
-    progress.note(fmt::format("{} is already a {}", machine, role_name(role)));
-    return {};
+    return RoleChange::unchanged;
   }
   if (role == NodeRole::worker && record.with_role(NodeRole::manager).size() == 1) {
     return fail(ErrorKind::usage, fmt::format("\"{}\" is the only manager of cluster \"{}\": "
@@ -588,7 +764,8 @@ Result<void> change_role(CommandContext& context, ClusterRecord& record,
                                       });
                   }));
   find_member(record, machine)->role = role;
-  return ClusterStore(context.store).save(record);
+  DM_TRY(ClusterStore(context.store).save(record));
+  return RoleChange::changed;
 }
 
 Result<void> remove_cluster(CommandContext& context, const std::string& name, bool force,
@@ -613,11 +790,26 @@ Result<void> remove_cluster(CommandContext& context, const std::string& name, bo
   const DriverEntry* driver = find_driver(record->driver_name);
   const bool server_stays = driver != nullptr && !driver->remove_note.empty();
   std::vector<std::string> lines(record->members.size());
+  std::vector<std::string> warnings(record->members.size());
   std::vector<std::optional<Error>> errors(record->members.size());
   parallel_for(record->members.size(), k_pool, [&](size_t i) {
     const std::string& machine = record->members[i].machine;
     if (!context.store.exists(machine)) {
       lines[i] = fmt::format("Machine {} was already gone\n", machine);
+      return;
+    }
+    // Only what this cluster made: a machine of a member's name made since is not its own.
+    auto loaded = context.store.load(machine);
+    if (!loaded) {
+      warnings[i] = fmt::format("Machine \"{}\" left as it is: its record cannot be read, so "
+                                "whether cluster \"{}\" made it is unknown ({}); remove it "
+                                "with 'dmachine rm -f {}'\n",
+                                machine, name, loaded.error().message, machine);
+      return;
+    }
+    if (!made_by(*loaded, *record)) {
+      warnings[i] = fmt::format("Machine \"{}\" was not made by cluster \"{}\": left as it is\n",
+                                machine, name);
       return;
     }
     if (server_stays) { // the server outlives its record: take it out of the swarm
@@ -636,6 +828,7 @@ Result<void> remove_cluster(CommandContext& context, const std::string& name, bo
   std::string first_error;
   for (size_t i = 0; i < lines.size(); ++i) {
     out << lines[i];
+    context.err << warnings[i];
     if (errors[i]) {
       remaining.push_back(record->members[i]);
       first_error = first_error.empty() ? errors[i]->message : first_error;

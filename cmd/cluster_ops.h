@@ -28,12 +28,14 @@ Result<NodeEngine> answering_manager(CommandContext& context, const ClusterRecor
                                      const std::string& except = "");
 
 // cluster create: the record first (so a crash leaves something `cluster rm`
-// can clean up), then the machines, then the swarm. On failure everything made
-// is removed again unless keep is yes.
+// can clean up), then the machines, then the swarm, printing each phase's time. A
+// worker that cannot join is removed alone while no more than one in ten are lost;
+// any other failure removes everything made (machines the cluster made: their records
+// carry its tag) unless keep is yes.
 Result<ClusterRecord> create_cluster(CommandContext& context, const ClusterSpec& spec,
                                      KeepOnFailure keep, Progress& progress);
 
-// cluster add: new machines made with the cluster's options (over extra), joined.
+// cluster add: new machines made with the cluster's options, joined as create joins them.
 Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
                        const std::vector<NodeSpec>& nodes, KeepOnFailure keep,
                        Progress& progress);
@@ -43,11 +45,13 @@ Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
 Result<void> remove_node(CommandContext& context, ClusterRecord& record,
                          const std::string& machine, Progress& progress);
 
-// cluster promote / demote.
-Result<void> change_role(CommandContext& context, ClusterRecord& record,
-                         const std::string& machine, NodeRole role, Progress& progress);
+// cluster promote / demote: unchanged when the record already gives the node that role.
+enum class RoleChange { changed, unchanged };
+Result<RoleChange> change_role(CommandContext& context, ClusterRecord& record,
+                               const std::string& machine, NodeRole role, Progress& progress);
 
-// cluster rm: every member machine, then the record. Lines for stdout go to out.
+// cluster rm: every member machine the cluster made (others are left, with a warning), then
+// the record. Lines for stdout go to out.
 Result<void> remove_cluster(CommandContext& context, const std::string& name, bool force,
                             std::ostream& out);
 

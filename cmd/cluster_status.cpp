@@ -52,13 +52,24 @@ struct NodeRow {
   std::string error;
 };
 
-struct ClusterHealth {
-  std::vector<NodeRow> nodes;
+// The swarm as one answering manager sees it.
+struct Quorum {
   std::string seen_from; // the manager whose view this is ("" when none answered)
   std::string leader;
   int managers = 0;
   int reachable = 0;
   std::string error;
+  std::vector<SwarmNode> nodes;
+
+  // What `cluster status` exits 0 on, and `cluster ls` calls Ready.
+  [[nodiscard]] bool held() const {
+    return !seen_from.empty() && reachable >= quorum_size(managers);
+  }
+};
+
+struct ClusterHealth {
+  std::vector<NodeRow> nodes;
+  Quorum quorum;
 };
 
 std::string capitalised(std::string word) {
@@ -66,6 +77,34 @@ std::string capitalised(std::string word) {
     word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
   }
   return word;
+}
+
+Quorum read_quorum(CommandContext& context, const ClusterRecord& record) {
+  Quorum quorum;
+  auto manager = answering_manager(context, record);
+  if (!manager) {
+    quorum.error = manager.error().message;
+    quorum.managers = static_cast<int>(record.with_role(NodeRole::manager).size());
+    return quorum;
+  }
+  auto nodes = swarm_nodes(context.http_client, manager->endpoint, k_probe_timeout);
+  if (!nodes) {
+    quorum.error = nodes.error().message;
+    quorum.managers = static_cast<int>(record.with_role(NodeRole::manager).size());
+    return quorum;
+  }
+  quorum.seen_from = manager->machine;
+  quorum.nodes = *nodes;
+  for (const auto& node : *nodes) {
+    if (node.role == "manager") {
+      quorum.managers += 1;
+      quorum.reachable += node.reachability == "reachable" ? 1 : 0;
+    }
+    if (node.leader) {
+      quorum.leader = node.hostname;
+    }
+  }
+  return quorum;
 }
 
 ClusterHealth read_health(CommandContext& context, const ClusterRecord& record) {
@@ -87,26 +126,8 @@ ClusterHealth read_health(CommandContext& context, const ClusterRecord& record) 
       row.error = state.error().message;
     }
   });
-  auto manager = answering_manager(context, record);
-  if (!manager) {
-    health.error = manager.error().message;
-    health.managers = static_cast<int>(record.with_role(NodeRole::manager).size());
-    return health;
-  }
-  health.seen_from = manager->machine;
-  auto nodes = swarm_nodes(context.http_client, manager->endpoint, k_probe_timeout);
-  if (!nodes) {
-    health.error = nodes.error().message;
-    return health;
-  }
-  for (const auto& node : *nodes) {
-    if (node.role == "manager") {
-      health.managers += 1;
-      health.reachable += node.reachability == "reachable" ? 1 : 0;
-    }
-    if (node.leader) {
-      health.leader = node.hostname;
-    }
+  health.quorum = read_quorum(context, record);
+  for (const auto& node : health.quorum.nodes) {
     for (size_t i = 0; i < record.members.size(); ++i) {
       const ClusterMember& member = record.members[i];
       if (node.id != member.node_id && !(member.node_id.empty() && node.hostname == member.machine)) {
@@ -123,7 +144,7 @@ ClusterHealth read_health(CommandContext& context, const ClusterRecord& record) 
   return health;
 }
 
-std::string quorum_line(const ClusterHealth& health) {
+std::string quorum_line(const Quorum& health) {
   if (health.seen_from.empty()) {
     return fmt::format("Quorum: unknown, no manager answers ({}); with fewer than {} of {} "
                        "managers reachable the cluster cannot be changed",
@@ -141,7 +162,8 @@ std::string quorum_line(const ClusterHealth& health) {
                      health.reachable, health.managers, need, need - health.reachable);
 }
 
-nlohmann::ordered_json health_json(const ClusterRecord& record, const ClusterHealth& health) {
+nlohmann::ordered_json health_json(const ClusterRecord& record, const ClusterHealth& cluster) {
+  const Quorum& health = cluster.quorum;
   nlohmann::ordered_json doc;
   doc["Name"] = record.name;
   doc["Driver"] = record.driver_name;
@@ -155,7 +177,7 @@ nlohmann::ordered_json health_json(const ClusterRecord& record, const ClusterHea
                      {"FailuresTolerated", std::max(0, health.reachable - need)}};
   doc["Error"] = health.error;
   doc["Nodes"] = nlohmann::ordered_json::array();
-  for (const auto& row : health.nodes) {
+  for (const auto& row : cluster.nodes) {
     doc["Nodes"].push_back({{"Machine", row.machine},
                             {"Role", row.role},
                             {"MachineState", row.machine_state},
@@ -170,11 +192,43 @@ nlohmann::ordered_json health_json(const ClusterRecord& record, const ClusterHea
 
 std::string dash_if_empty(const std::string& text) { return text.empty() ? "-" : text; }
 
+// STATE of a cluster in `cluster ls`, and why it is not Ready.
+struct ClusterRow {
+  std::string state;
+  std::string error;
+};
+
+// Creating while its create runs; Ready when a manager answers and the quorum holds (what
+// `cluster status` exits 0 on); Error otherwise, with the reason status gives.
+ClusterRow cluster_row(CommandContext& context, const ClusterRecord& record) {
+  ClusterRow row;
+  std::string missing;
+  for (const auto& member : record.members) {
+    if (!context.store.exists(member.machine)) {
+      missing += (missing.empty() ? "missing machines: " : ", ") + member.machine;
+    }
+  }
+  if (record.phase != ClusterPhase::ready) {
+    return ClusterRow{"Creating", missing};
+  }
+  Quorum quorum = read_quorum(context, record);
+  if (quorum.held()) {
+    return ClusterRow{"Ready", missing};
+  }
+  std::string why = quorum.seen_from.empty()
+                        ? "Leader: none; " + quorum.error
+                        : fmt::format("quorum lost: {}/{} managers reachable (needs {})",
+                                      quorum.reachable, quorum.managers,
+                                      quorum_size(quorum.managers));
+  return ClusterRow{"Error", missing.empty() ? why : why + "; " + missing};
+}
+
 } // namespace
 
 Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args) {
-  CLI::App app{"List clusters (from the store; no network).\n\nUsage: dmachine cluster ls "
-               "[OPTIONS]",
+  CLI::App app{"List clusters. STATE is Ready when a manager answers and the manager quorum "
+               "holds (as 'cluster status' checks it), Error otherwise, Creating during "
+               "create; -q reads only the store.\n\nUsage: dmachine cluster ls [OPTIONS]",
                "dmachine cluster ls"};
   bool quiet = false;
   std::string format;
@@ -189,40 +243,47 @@ Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args) {
   ClusterStore clusters(context.store);
   auto names = clusters.list_names();
   DM_TRY(names);
+  if (quiet) {
+    for (const auto& name : *names) {
+      context.out << name << "\n";
+    }
+    return 0;
+  }
+  std::vector<Result<ClusterRecord>> records;
+  for (const auto& name : *names) {
+    records.push_back(clusters.load(name));
+  }
+  std::vector<ClusterRow> states(names->size());
+  parallel_for(names->size(), k_pool, [&](size_t i) {
+    if (records[i]) {
+      states[i] = cluster_row(context, *records[i]);
+    }
+  });
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "DRIVER", "MANAGERS", "WORKERS", "STATE", "ERRORS"}};
   auto list = nlohmann::ordered_json::array();
-  for (const auto& name : *names) {
-    if (quiet) {
-      context.out << name << "\n";
-      continue;
-    }
-    auto record = clusters.load(name);
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
+    const auto& record = records[i];
     if (!record) {
       rows.push_back({name, "", "", "", "Error", record.error().message});
-      list.push_back({{"Name", name}, {"Error", record.error().message}});
+      list.push_back({{"Name", name}, {"State", "Error"}, {"Error", record.error().message}});
       continue;
     }
-    std::string missing;
-    for (const auto& member : record->members) {
-      if (!context.store.exists(member.machine)) {
-        missing += (missing.empty() ? "missing machines: " : ", ") + member.machine;
-      }
-    }
     const auto managers = record->with_role(NodeRole::manager).size();
-    const std::string phase = record->phase == ClusterPhase::ready ? "Ready" : "Creating";
     rows.push_back({name, record->driver_name, std::to_string(managers),
-                    std::to_string(record->members.size() - managers), phase, missing});
+                    std::to_string(record->members.size() - managers), states[i].state,
+                    states[i].error});
     list.push_back({{"Name", name},
                     {"Driver", record->driver_name},
                     {"Managers", managers},
                     {"Workers", record->members.size() - managers},
-                    {"State", phase},
-                    {"Error", missing}});
+                    {"State", states[i].state},
+                    {"Error", states[i].error}});
   }
   if (format == "json") {
     context.out << list.dump(4) << "\n";
-  } else if (!quiet) {
+  } else {
     context.out << table(rows);
   }
   return 0;
@@ -250,7 +311,7 @@ Result<int> cluster_status(CommandContext& context, std::vector<std::string> arg
   auto record = ClusterStore(context.store).load(name);
   DM_TRY(record);
   ClusterHealth health = read_health(context, *record);
-  const bool held = !health.seen_from.empty() && health.reachable >= quorum_size(health.managers);
+  const bool held = health.quorum.held();
   if (format == "json") {
     context.out << health_json(*record, health).dump(4) << "\n";
     return held ? 0 : 1;
@@ -263,8 +324,9 @@ Result<int> cluster_status(CommandContext& context, std::vector<std::string> arg
                     row.engine_version.empty() ? "-" : "v" + row.engine_version, row.error});
   }
   context.out << table(rows);
-  context.out << fmt::format("Leader: {}\n", health.leader.empty() ? "none" : health.leader);
-  context.out << quorum_line(health) << "\n";
+  context.out << fmt::format("Leader: {}\n",
+                             health.quorum.leader.empty() ? "none" : health.quorum.leader);
+  context.out << quorum_line(health.quorum) << "\n";
   return held ? 0 : 1;
 }
 

@@ -68,6 +68,55 @@ Result<NodeLabels> parse_labels(const std::vector<std::string>& items) {
   return labels;
 }
 
+// Whether one of names was given as an argument: "--x", "--x=v", and for "-d" also "-dv".
+bool on_command_line(const std::vector<std::string>& args,
+                     std::initializer_list<std::string> names) {
+  for (const auto& arg : args) {
+    if (arg == "--") {
+      return false;
+    }
+    for (const auto& name : names) {
+      const bool short_flag = name.size() == 2 && name[0] == '-' && name[1] != '-';
+      if (arg == name || arg.rfind(name + "=", 0) == 0 ||
+          (short_flag && arg.size() > 2 && arg.rfind(name, 0) == 0)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Driver options by precedence: the command line, then the file (the cluster's and each
+// node's own), then the environment ($LOCAL_MEMORY, ...), then the driver's defaults
+// (added per node when it is made). The file describes this cluster; the environment
+// holds everyday defaults for `create`, so it fills in only what the file leaves out.
+void apply_driver_flags(ClusterSpec& spec, const DriverEntry& driver, const CreateFlags& flags,
+                        const std::vector<std::string>& args) {
+  for (const auto& [key, values] : given_driver_options(driver, flags).values) {
+    if (on_command_line(args, {"--" + key})) {
+      spec.driver_options.values[key] = values;
+      for (auto& node : spec.nodes) {
+        node.driver_options.values.erase(key);
+      }
+    } else if (!spec.driver_options.has(key)) {
+      spec.driver_options.values[key] = values;
+    }
+  }
+}
+
+// Engine options with the same precedence: flags, file, environment.
+EngineOptions engine_options_by_precedence(const EngineOptions& file, const CreateFlags& flags,
+                                           const std::vector<std::string>& args) {
+  EngineOptions given = given_engine_options(flags);
+  if (!file.install_url.empty() && !on_command_line(args, {"--engine-install-url"})) {
+    given.install_url.clear();
+  }
+  if (!file.registry_mirror.empty() && !on_command_line(args, {"--engine-registry-mirror"})) {
+    given.registry_mirror.clear();
+  }
+  return merged_engine_options(file, given);
+}
+
 Progress cluster_progress(CommandContext& context) {
   return Progress(context.err, progress_style_for_stderr());
 }
@@ -121,8 +170,11 @@ Result<int> set_roles(CommandContext& context, std::vector<std::string> args, No
   DM_TRY(record);
   Progress progress = cluster_progress(context);
   for (const auto& node : nodes) {
-    DM_TRY(change_role(context, *record, node, role, progress));
-    context.out << fmt::format("Node {} is now a {}\n", node, role_name(role));
+    auto changed = change_role(context, *record, node, role, progress);
+    DM_TRY(changed);
+    context.out << fmt::format("Node {} is {} a {}\n", node,
+                               *changed == RoleChange::changed ? "now" : "already",
+                               role_name(role));
   }
   print_quorum_warning(context, *record);
   return 0;
@@ -149,8 +201,12 @@ Result<int> cluster_create(CommandContext& context, std::vector<std::string> arg
                "Usage: dmachine cluster create [OPTIONS] NAME\n"
                "       dmachine cluster create -f cluster.yml [NAME]\n\n"
                "Machines are made in parallel (8 at a time) with the driver and engine options "
-               "below; the first manager runs swarm init, the others join; done when every "
-               "node is Ready. Nodes are named NAME-manager-N and NAME-worker-N.",
+               "below; the first manager runs swarm init, the other managers join one after "
+               "another, the workers in parallel (16 at a time) through every manager; done "
+               "when every node is Ready. A worker that cannot join is removed alone while no "
+               "more than one in ten are lost. Nodes are named NAME-manager-N and "
+               "NAME-worker-N. Flags override the file; a driver option comes from the command "
+               "line, else the file, else the environment.",
                "dmachine cluster create"};
   CreateFlags flags;
   std::string name;
@@ -175,12 +231,14 @@ Result<int> cluster_create(CommandContext& context, std::vector<std::string> arg
   app.add_option("--worker-label", worker_labels, "Swarm node label k=v for the workers");
   app.add_option("name", name, "Cluster name");
   app.footer(drivers_footer(args));
-  const bool driver_given = std::find_if(args.begin(), args.end(), [](const std::string& a) {
-                              return a == "-d" || a == "--driver" || a.rfind("--driver=", 0) == 0;
-                            }) != args.end();
+  const std::vector<std::string> given_args = args;
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
+  auto m_labels = parse_labels(manager_labels);
+  DM_TRY(m_labels);
+  auto w_labels = parse_labels(worker_labels);
+  DM_TRY(w_labels);
   ClusterSpec spec;
   if (!file.empty()) {
     auto text = read_text_file(file);
@@ -188,29 +246,31 @@ Result<int> cluster_create(CommandContext& context, std::vector<std::string> arg
     auto parsed = parse_cluster_file(*text, name);
     DM_TRY_CTX(parsed, file);
     spec = *parsed;
-    if (managers >= 0 || workers >= 0) {
-      return fail(ErrorKind::usage, "give node counts in the cluster file or as --managers/"
-                                    "--workers, not both");
-    }
   } else {
-    auto m_labels = parse_labels(manager_labels);
-    DM_TRY(m_labels);
-    auto w_labels = parse_labels(worker_labels);
-    DM_TRY(w_labels);
     spec.name = name;
-    spec.nodes = numbered_nodes(name, NodeRole::manager, managers < 0 ? 1 : managers, 1, *m_labels);
-    auto more = numbered_nodes(name, NodeRole::worker, workers < 0 ? 0 : workers, 1, *w_labels);
-    spec.nodes.insert(spec.nodes.end(), more.begin(), more.end());
+    managers = managers < 0 ? 1 : managers;
+    workers = workers < 0 ? 0 : workers;
   }
-  if (spec.driver_name.empty() || driver_given) {
+  // Flags override the file: counts, labels, the driver and its options, engine options.
+  if (managers >= 0) {
+    set_role_count(spec, NodeRole::manager, managers);
+  }
+  if (workers >= 0) {
+    set_role_count(spec, NodeRole::worker, workers);
+  }
+  for (auto& node : spec.nodes) {
+    for (const auto& [key, value] : node.role == NodeRole::manager ? *m_labels : *w_labels) {
+      node.labels[key] = value;
+    }
+  }
+  if (spec.driver_name.empty() || on_command_line(given_args, {"-d", "--driver"})) {
     spec.driver_name = flags.driver_name;
   }
   auto driver = find_driver_or_fail(spec.driver_name);
   DM_TRY(driver);
-  for (const auto& [key, values] : given_driver_options(**driver, flags).values) {
-    spec.driver_options.values[key] = values; // the command line wins over the file
-  }
-  spec.engine = merged_engine_options(spec.engine, given_engine_options(flags));
+  DM_TRY_CTX(check_driver_options(spec, **driver), file.empty() ? "cluster" : file);
+  apply_driver_flags(spec, **driver, flags, given_args);
+  spec.engine = engine_options_by_precedence(spec.engine, flags, given_args);
   if (!advertise.empty()) {
     spec.advertise = advertise;
   }

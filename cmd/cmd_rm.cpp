@@ -1,5 +1,6 @@
 // dmachine rm: frees each machine's infrastructure, then its store entry.
 #include "cmd/commands.h"
+#include "core/cluster_record.h"
 #include "drivers/registry.h"
 
 #include <fmt/format.h>
@@ -60,6 +61,14 @@ Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args) {
   }
   if (names.empty()) {
     return fail(ErrorKind::usage, "Error: Expected to get one or more machine names as arguments");
+  }
+  for (const auto& name : names) {
+    for (const auto& cluster : clusters_with_only_manager(ClusterStore(context.store), name)) {
+      context.err << fmt::format("Warning: {} is the only manager of cluster \"{}\": without it "
+                                 "the cluster's swarm cannot be managed or changed. To remove "
+                                 "the whole cluster: dmachine cluster rm {}\n",
+                                 name, cluster, cluster);
+    }
   }
   if (!force && !assume_yes) {
     std::string list;

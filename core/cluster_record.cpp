@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sys/stat.h>
 
 namespace dm {
@@ -15,6 +17,7 @@ using nlohmann::ordered_json;
 namespace {
 
 constexpr mode_t k_dir_mode = 0700;
+constexpr const char* k_owner_key = "DmachineOwner";
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -93,6 +96,9 @@ Result<ClusterRecord> parse_cluster_record(const std::string& text) {
   auto name = string_key(doc, "Name", true);
   DM_TRY(name);
   record.name = *name;
+  auto id = string_key(doc, "ID", false);
+  DM_TRY(id);
+  record.id = *id;
   auto driver = string_key(doc, "DriverName", true);
   DM_TRY(driver);
   record.driver_name = *driver;
@@ -129,6 +135,7 @@ Result<ClusterRecord> parse_cluster_record(const std::string& text) {
 std::string render_cluster_record(const ClusterRecord& record) {
   ordered_json doc;
   doc["Name"] = record.name;
+  doc["ID"] = record.id;
   doc["DriverName"] = record.driver_name;
   doc["Phase"] = record.phase == ClusterPhase::ready ? "ready" : "creating";
   doc["Advertise"] = record.advertise;
@@ -151,6 +158,57 @@ std::string render_cluster_record(const ClusterRecord& record) {
     doc["Members"].push_back(item);
   }
   return doc.dump(4) + "\n";
+}
+
+std::string new_cluster_id() {
+  std::random_device device; // /dev/urandom on Linux
+  std::uniform_int_distribution<unsigned> hex(0, 15);
+  std::string id;
+  for (int i = 0; i < 16; ++i) {
+    id += "0123456789abcdef"[hex(device)];
+  }
+  return id;
+}
+
+std::string owner_tag(const ClusterRecord& record) {
+  return fmt::format("cluster/{}/{}", record.name, record.id);
+}
+
+nlohmann::json owner_keys(const ClusterRecord& record) {
+  return json{{k_owner_key, owner_tag(record)}};
+}
+
+std::string machine_owner(const MachineRecord& machine) {
+  if (machine.extra.is_object() && machine.extra.contains(k_owner_key) &&
+      machine.extra[k_owner_key].is_string()) {
+    return machine.extra[k_owner_key].get<std::string>();
+  }
+  return "";
+}
+
+bool made_by(const MachineRecord& machine, const ClusterRecord& record) {
+  const std::string owner = machine_owner(machine);
+  return record.id.empty() ? owner.empty() : owner == owner_tag(record);
+}
+
+std::vector<std::string> clusters_with_only_manager(const ClusterStore& clusters,
+                                                    const std::string& machine) {
+  std::vector<std::string> found;
+  auto names = clusters.list_names();
+  if (!names) {
+    return found;
+  }
+  for (const auto& name : *names) {
+    auto record = clusters.load(name);
+    if (!record) {
+      continue;
+    }
+    auto managers = record->with_role(NodeRole::manager);
+    if (managers.size() == 1 && managers[0]->machine == machine) {
+      found.push_back(name);
+    }
+  }
+  return found;
 }
 
 std::string cluster_not_found_message(const std::string& name) {

@@ -23,6 +23,7 @@ enum class ClusterPhase { creating, ready };
 
 struct ClusterRecord {
   std::string name;
+  std::string id; // random, made with the record; "" for records older than ownership
   std::string driver_name;
   DriverOptions driver_options; // as given (defaults are the driver's)
   EngineOptions engine;
@@ -36,6 +37,18 @@ struct ClusterRecord {
 };
 
 Result<ClusterRecord> parse_cluster_record(const std::string& text);
+std::string new_cluster_id(); // 16 random hex digits
+
+// Ownership: a machine made for a cluster carries the cluster's tag in its record
+// (config.json key "DmachineOwner"); only machines with the tag are the cluster's to
+// remove. A record without an id (made before tags) owns the untagged machines.
+std::string owner_tag(const ClusterRecord& record);
+// {"DmachineOwner": owner_tag(record)}, for CreateRequest::record_extra.
+nlohmann::json owner_keys(const ClusterRecord& record);
+bool made_by(const MachineRecord& machine, const ClusterRecord& record);
+// "DmachineOwner" of a machine record; "" when absent or not a string.
+std::string machine_owner(const MachineRecord& machine);
+
 std::string render_cluster_record(const ClusterRecord& record);
 
 class ClusterStore {
@@ -62,5 +75,9 @@ private:
 };
 
 std::string cluster_not_found_message(const std::string& name);
+
+// The clusters of the store in which machine is the only manager (for a warning in rm).
+std::vector<std::string> clusters_with_only_manager(const ClusterStore& clusters,
+                                                    const std::string& machine);
 
 } // namespace dm

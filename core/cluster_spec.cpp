@@ -1,5 +1,6 @@
 #include "core/cluster_spec.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <set>
 #include <yaml-cpp/yaml.h>
@@ -302,6 +303,97 @@ Result<ClusterSpec> parse_cluster_file(const std::string& yaml_text, const std::
   }
 }
 
+void set_role_count(ClusterSpec& spec, NodeRole role, int count) {
+  std::vector<NodeSpec> kept;
+  std::vector<NodeSpec> others;
+  for (auto& node : spec.nodes) {
+    if (node.role != role) {
+      others.push_back(std::move(node));
+    } else if (static_cast<int>(kept.size()) < count) {
+      kept.push_back(std::move(node));
+    }
+  }
+  std::set<std::string> used;
+  for (const auto& node : kept) {
+    used.insert(node.name);
+  }
+  for (const auto& node : others) {
+    used.insert(node.name);
+  }
+  const NodeLabels labels = kept.empty() ? NodeLabels{} : kept.back().labels;
+  for (int i = 1; static_cast<int>(kept.size()) < count; ++i) {
+    std::string name = fmt::format("{}-{}-{}", spec.name, role_name(role), i);
+    if (used.insert(name).second) {
+      kept.push_back(NodeSpec{name, role, labels, {}});
+    }
+  }
+  std::vector<NodeSpec>& managers = role == NodeRole::manager ? kept : others;
+  std::vector<NodeSpec>& workers = role == NodeRole::manager ? others : kept;
+  spec.nodes = std::move(managers);
+  spec.nodes.insert(spec.nodes.end(), workers.begin(), workers.end());
+}
+
+namespace {
+
+Result<void> check_option_values(const DriverFlag& flag, const std::vector<std::string>& values,
+                                 const std::string& where) {
+  const std::string key = where + "." + flag.name;
+  if (flag.type != FlagType::string_list && values.size() > 1) {
+    return fail(ErrorKind::precreate,
+                fmt::format("{}: expected one value, got a list of {}", key, values.size()));
+  }
+  for (const auto& value : values) {
+    if (flag.type == FlagType::integer) {
+      size_t used = 0;
+      bool ok = !value.empty();
+      try {
+        (void)std::stoll(value, &used);
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      if (!ok || used != value.size()) {
+        return fail(ErrorKind::precreate,
+                    fmt::format("{}: \"{}\" is not a whole number", key, value));
+      }
+    } else if (flag.type == FlagType::boolean && value != "true" && value != "false") {
+      return fail(ErrorKind::precreate,
+                  fmt::format("{}: expected true or false, got \"{}\"", key, value));
+    }
+  }
+  return {};
+}
+
+Result<void> check_options(const DriverOptions& options, const DriverEntry& driver,
+                           const std::string& where) {
+  for (const auto& [key, values] : options.values) {
+    auto flag = std::find_if(driver.flags.begin(), driver.flags.end(),
+                             [&](const DriverFlag& f) { return f.name == key; });
+    if (flag == driver.flags.end()) {
+      std::string known;
+      for (const auto& f : driver.flags) {
+        known += (known.empty() ? "" : ", ") + f.name;
+      }
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: unknown key \"{}\": not an option of the {} driver (its "
+                              "options: {})",
+                              where, key, driver.name, known.empty() ? "none" : known));
+    }
+    DM_TRY(check_option_values(*flag, values, where));
+  }
+  return {};
+}
+
+} // namespace
+
+Result<void> check_driver_options(const ClusterSpec& spec, const DriverEntry& driver) {
+  DM_TRY(check_options(spec.driver_options, driver, "driver_options"));
+  for (const auto& node : spec.nodes) {
+    DM_TRY(check_options(node.driver_options, driver,
+                         "node \"" + node.name + "\": driver_options"));
+  }
+  return {};
+}
+
 Result<void> validate_cluster_spec(const ClusterSpec& spec) {
   if (spec.name.empty()) {
     return fail(ErrorKind::usage, "Error: No cluster name specified");
@@ -352,6 +444,8 @@ std::string quorum_warning(int managers) {
   }
   return "";
 }
+
+size_t tolerated_worker_losses(size_t workers) { return workers / 10; }
 
 ClusterPlan plan_cluster(const std::vector<NodeSpec>& nodes) {
   ClusterPlan plan;

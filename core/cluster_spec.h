@@ -48,6 +48,16 @@ std::vector<NodeSpec> numbered_nodes(const std::string& cluster, NodeRole role, 
 // name (from the command line) may stand in for the file's; both given must agree.
 Result<ClusterSpec> parse_cluster_file(const std::string& yaml_text, const std::string& name = "");
 
+// A count from the command line over the file's (flags override the file): the role's
+// nodes are kept in order up to count; more are numbered "<cluster>-<role>-<i>" with the
+// first free i, with the labels of the role's last node. Managers stay first.
+void set_role_count(ClusterSpec& spec, NodeRole role, int count);
+
+// Every driver_options key (the cluster's and each node's) is a flag of driver and each
+// value fits the flag's type: an unknown key is a usage error naming it; a bad value is a
+// pre-create error (exit 3, as for create's flags).
+Result<void> check_driver_options(const ClusterSpec& spec, const DriverEntry& driver);
+
 // Names valid and unique, at least one manager, the cluster name usable in machine names.
 Result<void> validate_cluster_spec(const ClusterSpec& spec);
 
@@ -56,6 +66,11 @@ int quorum_size(int managers);
 int failures_tolerated(int managers); // (M - 1) / 2
 // A warning for an even manager count or more than 7 managers; "" otherwise.
 std::string quorum_warning(int managers);
+
+// How many workers a cluster create or add may lose (a join failing past its retries, a
+// node not Ready in time) and still succeed without them: one in ten, so small clusters
+// lose none.
+size_t tolerated_worker_losses(size_t workers);
 
 // Who does what, in order: the first manager inits; the other managers join one
 // after another (each join changes the Raft membership); the workers join in parallel.

@@ -85,6 +85,9 @@ Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& requ
       new_machine_record(request.name, request.driver_name, deps.store.root().string());
   record.engine = request.engine;
   record.auth.server_cert_sans = request.tls_sans;
+  for (const auto& [key, value] : request.record_extra.items()) {
+    record.extra[key] = value;
+  }
 
   DM_TRY(create_step(deps.progress, "generate SSH key", [&]() -> Result<void> {
     return deps.generate_key(machine_dir / "id_rsa", "dmachine-" + request.name);

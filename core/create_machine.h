@@ -22,6 +22,9 @@ struct CreateRequest {
   std::vector<std::string> tls_sans;
   ProvisionEngine provision = ProvisionEngine::yes;
   KeepOnFailure keep_on_failure = KeepOnFailure::no;
+  // dmachine-only top-level keys of the new record, there from its first write (a cluster's
+  // ownership tag).
+  nlohmann::json record_extra = nlohmann::json::object();
 };
 
 // Writes a new key pair at the path (private) and path + ".pub".

@@ -69,18 +69,25 @@ Result<JoinTokens> swarm_join_tokens(HttpClient& http, const EngineEndpoint& end
   return tokens;
 }
 
-Result<void> swarm_join(HttpClient& http, const EngineEndpoint& endpoint,
-                        const std::string& advertise, const std::string& remote,
-                        const std::string& token, int timeout_seconds) {
+Result<JoinAnswer> swarm_join(HttpClient& http, const EngineEndpoint& endpoint,
+                              const std::string& advertise, const std::vector<std::string>& remotes,
+                              const std::string& token, int timeout_seconds) {
   json body = {{"ListenAddr", k_listen_addr},
                {"AdvertiseAddr", advertise},
-               {"RemoteAddrs", json::array({remote})},
+               {"RemoteAddrs", remotes},
                {"JoinToken", token}};
   auto answer = engine_post(http, endpoint, "/swarm/join", body, timeout_seconds);
   if (!answer) {
+    // The engine's own join timeout (20 s) passed; the node keeps joining (moby's
+    // errSwarmJoinTimeoutReached, a 503). Docker's CLI reports it and exits 0.
+    const std::string& message = answer.error().message;
+    if (message.find("HTTP 503") != std::string::npos &&
+        message.find("continue in the background") != std::string::npos) {
+      return JoinAnswer::in_background;
+    }
     return fail(answer.error());
   }
-  return {};
+  return JoinAnswer::joined;
 }
 
 Result<void> swarm_leave(HttpClient& http, const EngineEndpoint& endpoint, bool force,
@@ -102,6 +109,7 @@ SwarmNode parse_swarm_node(const json& item) {
   node.state = text_at(item, "/Status/State"_json_pointer);
   node.addr = text_at(item, "/Status/Addr"_json_pointer);
   node.reachability = text_at(item, "/ManagerStatus/Reachability"_json_pointer);
+  node.manager_addr = text_at(item, "/ManagerStatus/Addr"_json_pointer);
   node.engine_version = text_at(item, "/Description/Engine/EngineVersion"_json_pointer);
   const auto leader = "/ManagerStatus/Leader"_json_pointer;
   node.leader = item.contains(leader) && item.at(leader).is_boolean() && item.at(leader).get<bool>();

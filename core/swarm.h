@@ -32,10 +32,14 @@ struct JoinTokens {
 Result<JoinTokens> swarm_join_tokens(HttpClient& http, const EngineEndpoint& endpoint,
                                      int timeout_seconds);
 
-// POST /swarm/join: remote is a manager's "IP:2377".
-Result<void> swarm_join(HttpClient& http, const EngineEndpoint& endpoint,
-                        const std::string& advertise, const std::string& remote,
-                        const std::string& token, int timeout_seconds);
+// How an engine answered POST /swarm/join: joined, or (HTTP 503 "Timeout was reached before
+// node joined. The attempt to join the swarm will continue in the background") still joining,
+// as Docker's CLI reads it.
+enum class JoinAnswer { joined, in_background };
+// POST /swarm/join: remotes are managers' "IP:2377"; the engine joins through the first.
+Result<JoinAnswer> swarm_join(HttpClient& http, const EngineEndpoint& endpoint,
+                              const std::string& advertise, const std::vector<std::string>& remotes,
+                              const std::string& token, int timeout_seconds);
 
 // POST /swarm/leave[?force=true].
 Result<void> swarm_leave(HttpClient& http, const EngineEndpoint& endpoint, bool force,
@@ -50,6 +54,7 @@ struct SwarmNode {
   std::string addr;
   bool leader = false;
   std::string reachability; // managers: "reachable" / "unreachable" / "unknown"
+  std::string manager_addr; // managers: "IP:2377", where other nodes join
   std::string engine_version;
   long long version = 0;    // for updates
   nlohmann::json spec;      // the node's Spec, for updates

@@ -4,6 +4,9 @@
 # example cluster file; a 6-replica service of a locally made image answering on
 # every node's IP; the leader killed (quorum held, env moves, tasks come back)
 # and started again; add a worker, remove-node another; cluster rm leaves nothing.
+# With one manager: rm warns, promote says "already", a join that hangs ends on Ctrl-C
+# (exit 130) and one that goes on in the background is waited for, cluster ls agrees
+# with status, cluster rm leaves a machine of a member's name it did not make.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 command -v docker >/dev/null || skip "the docker client is missing (apt-get install docker.io)"
@@ -68,17 +71,89 @@ check_contains "the failing node is named" 'node "bad-w1"' "$out"
 check_contains "the failing step is named" "pre-create check" "$out"
 check_eq "no machine and no cluster left" "" "$(dm ls -q; dm cluster ls -q)"
 
-log "one manager: it cannot be removed or demoted; a promotion to 2 managers warns"
-check_exit "cluster create --workers 1 solo" 0 dm cluster create --workers 1 solo
+log "one manager (a 3-manager file overridden by --managers 1): it cannot be removed or demoted; a promotion to 2 managers warns"
+cat >"$work/solo.yml" <<'YML'
+name: solo
+driver: local
+driver_options: {local-memory: 700}
+groups:
+  - role: manager
+    count: 3
+  - role: worker
+    count: 1
+YML
+out=$(LOCAL_MEMORY=600 dm cluster create -f "$work/solo.yml" --managers 1 2>&1)
+check_eq "cluster create -f solo.yml --managers 1 (flags override the file)" "0" "$?"
+check_contains "1 manager and 1 worker" "1 manager(s), 1 worker(s)" "$out"
+check_eq "the file's driver option beats the environment's" "700 700" \
+  "$(dm inspect --format '{{.Driver.Memory}}' solo-manager-1) $(dm inspect --format '{{.Driver.Memory}}' solo-worker-1)"
+check_contains "cluster create prints its phases" "Phases: machines" "$out"
 check_contains "remove-node of the only manager is refused" "is the only manager of cluster" \
   "$(dm cluster remove-node solo solo-manager-1 2>&1)"
 check_contains "demote of the only manager is refused" "is the only manager of cluster" \
   "$(dm cluster demote solo solo-manager-1 2>&1)"
+out=$(echo n | dm rm solo-manager-1 2>&1)
+check_contains "rm of the only manager warns" 'solo-manager-1 is the only manager of cluster "solo"' "$out"
+check_contains "and asks before removing anything" "Are you sure?" "$out"
+out=$(dm cluster promote solo solo-manager-1 2>&1)
+check_contains "promoting a manager says it already is one" "Node solo-manager-1 is already a manager" "$out"
+check_eq "and not that it is now one" "0" "$(grep -c 'is now a manager' <<<"$out")"
+
+log "joins that hang: Ctrl-C ends them at once; one that goes on in the background is waited for"
+mgr_netns=$(dm inspect --format '{{.Driver.Netns}}' solo-manager-1)
+block_joins() { ip netns exec "$mgr_netns" iptables -w "$1" INPUT -p tcp --dport 2377 -j DROP; }
+# wait_line SECONDS FILE TEXT: until FILE has TEXT (bounded)
+wait_line() { local i; for i in $(seq $(($1 * 2))); do grep -q -- "$3" "$2" && return 0; sleep 0.5; done; return 1; }
+block_joins -I
+# Started directly (not through the dm function), so that $! is dmachine itself.
+"$DMACHINE" cluster add solo --workers 1 >"$work/add1.out" 2>"$work/add1.err" &
+add_pid=$!
+if wait_line 120 "$work/add1.err" "machines: 1 new: done"; then
+  sleep 3 # the join is waiting for the manager now
+  sent=$SECONDS
+  kill -INT "$add_pid"
+  wait "$add_pid"
+  code=$?
+  check_eq "Ctrl-C during a join exits 130" "130" "$code"
+  check_contains "and says it was interrupted" "interrupted" "$(tail -3 "$work/add1.err")"
+  [ $((SECONDS - sent)) -le 8 ] && pass "and within 8 s ($((SECONDS - sent)) s)" ||
+    failed "Ctrl-C took $((SECONDS - sent)) s to take effect"
+else
+  failed "cluster add did not reach the join"; kill -INT "$add_pid"; wait "$add_pid"
+fi
+check_eq "the interrupted add left no machine" "solo-manager-1 solo-worker-1" "$(dm ls -q | xargs)"
+"$DMACHINE" cluster add solo --workers 1 >"$work/add2.out" 2>"$work/add2.err" &
+add_pid=$!
+wait_line 150 "$work/add2.err" "continues in the background" &&
+  pass "the engine's join timeout is reported as a join going on in the background" ||
+  failed "no join in the background reported"
+block_joins -D
+wait "$add_pid"
+check_eq "that add succeeds once the manager answers" "0" "$?"
+sed 's/^/  | /' "$work/add2.err" | grep -E 'background|join|Ready' | head -5
+check_contains "and the node is Ready" "solo-worker-2 Ready" \
+  "$(eval "$(dm cluster env --shell bash solo)"; docker node ls --format '{{.Hostname}} {{.Status}}')"
+
+log "cluster ls agrees with status when the only manager is down"
+check_exit "stop solo-manager-1" 0 dm stop solo-manager-1
+check_eq "cluster ls: Error" "Error" "$(dm cluster ls | awk '$1 == "solo" {print $5}')"
+check_contains "cluster ls says why" "Leader: none" "$(dm cluster ls)"
+check_exit "cluster status exits 1 too" 1 dm cluster status solo
+check_exit "start solo-manager-1" 0 dm start solo-manager-1
+ls_ready() { [ "$(dm cluster ls | awk '$1 == "solo" {print $5}')" = Ready ]; }
+wait_for 90 "cluster ls: Ready again" ls_ready
 check_contains "promote to 2 managers warns about quorum" "even number of managers (2)" \
   "$(dm cluster promote solo solo-worker-1 2>&1)"
 check_contains "status: 2 managers survive no failure" "2/2 managers reachable (needs 2): held; survives 0" \
   "$(dm cluster status solo)"
-check_exit "cluster rm -y solo" 0 dm cluster rm -y solo
+log "cluster rm removes only the machines the cluster made"
+check_exit "a member's machine removed outside the cluster" 0 dm rm -y solo-worker-2
+check_exit "and a machine of its name made by someone else" 0 dm create -d local --no-provision solo-worker-2
+out=$(dm cluster rm -y solo 2>&1)
+check_eq "cluster rm -y solo" "0" "$?"
+check_contains "says it leaves that machine" 'Machine "solo-worker-2" was not made by cluster "solo": left as it is' "$out"
+check_eq "the other machine is still there" "solo-worker-2" "$(dm ls -q)"
+check_exit "rm it" 0 dm rm -y solo-worker-2
 check_eq "nothing left of solo" "" "$(dm ls -q; dm cluster ls -q)"
 
 log "3 managers + 2 workers from examples/cluster-3m2w.yml"

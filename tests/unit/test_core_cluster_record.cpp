@@ -301,3 +301,64 @@ TEST_CASE("with_role and find", "[cluster]") {
   CHECK(empty.with_role(dm::NodeRole::manager).empty());
   CHECK(empty.find("x") == nullptr);
 }
+
+TEST_CASE("a cluster record keeps its ID; old records have none", "[cluster]") {
+  auto record = sample_record("prod");
+  record.id = dm::new_cluster_id();
+  CHECK(record.id.size() == 16);
+  CHECK(record.id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(dm::new_cluster_id() != record.id);
+  auto parsed = dm::parse_cluster_record(dm::render_cluster_record(record));
+  REQUIRE(parsed);
+  CHECK(parsed->id == record.id);
+  auto old = dm::parse_cluster_record(R"({"Name": "x", "DriverName": "local", "Members": []})");
+  REQUIRE(old);
+  CHECK(old->id.empty());
+}
+
+TEST_CASE("a cluster removes only the machines it made", "[cluster]") {
+  auto record = sample_record("prod");
+  record.id = "0123456789abcdef";
+  dm::MachineRecord made = dm::new_machine_record("prod-worker-1", "local", "/s");
+  for (const auto& [key, value] : dm::owner_keys(record).items()) {
+    made.extra[key] = value;
+  }
+  CHECK(dm::machine_owner(made) == "cluster/prod/0123456789abcdef");
+  CHECK(dm::made_by(made, record));
+  // The tag survives the record's round trip through config.json.
+  auto reread = dm::parse_machine_record(dm::render_machine_record(made));
+  REQUIRE(reread);
+  CHECK(dm::made_by(*reread, record));
+
+  // A machine of the same name made by hand, or by another cluster of the same name.
+  dm::MachineRecord by_hand = dm::new_machine_record("prod-worker-1", "local", "/s");
+  CHECK_FALSE(dm::made_by(by_hand, record));
+  auto other = record;
+  other.id = "fedcba9876543210";
+  CHECK_FALSE(dm::made_by(made, other));
+  dm::MachineRecord wrong_type = by_hand;
+  wrong_type.extra["DmachineOwner"] = 42;
+  CHECK(dm::machine_owner(wrong_type).empty());
+
+  // A cluster made before tags (no ID) owns the untagged machines only.
+  auto legacy = record;
+  legacy.id.clear();
+  CHECK(dm::made_by(by_hand, legacy));
+  CHECK_FALSE(dm::made_by(made, legacy));
+}
+
+TEST_CASE("clusters_with_only_manager names the clusters a machine is the only manager of",
+          "[cluster]") {
+  TempDir temp;
+  dm::MachineStore store(temp.path() / "store");
+  dm::ClusterStore clusters(store);
+  auto one = sample_record("one");
+  one.members = {{"m1", dm::NodeRole::manager, {}, ""}, {"w1", dm::NodeRole::worker, {}, ""}};
+  auto two = sample_record("two");
+  two.members = {{"m1", dm::NodeRole::manager, {}, ""}, {"m2", dm::NodeRole::manager, {}, ""}};
+  put_cluster(clusters, one);
+  put_cluster(clusters, two);
+  CHECK(dm::clusters_with_only_manager(clusters, "m1") == std::vector<std::string>{"one"});
+  CHECK(dm::clusters_with_only_manager(clusters, "w1").empty());
+  CHECK(dm::clusters_with_only_manager(clusters, "m2").empty());
+}

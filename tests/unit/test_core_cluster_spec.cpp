@@ -464,3 +464,94 @@ TEST_CASE("plan_cluster follows the order of the nodes it is given", "[cluster]"
   CHECK(none.manager_joins.empty());
   CHECK(none.worker_joins.empty());
 }
+
+namespace {
+
+// A driver table row with one flag of each type.
+dm::DriverEntry test_driver() {
+  dm::DriverEntry driver;
+  driver.name = "local";
+  driver.flags = {{"local-image", "", "debian-docker", "LOCAL_IMAGE", dm::FlagType::string},
+                  {"local-memory", "", "0", "LOCAL_MEMORY", dm::FlagType::integer},
+                  {"local-dns", "", "", "", dm::FlagType::string_list},
+                  {"local-quiet", "", "", "", dm::FlagType::boolean}};
+  return driver;
+}
+
+} // namespace
+
+TEST_CASE("set_role_count keeps the file's nodes up to the count and numbers more", "[cluster]") {
+  auto spec = dm::parse_cluster_file(k_full_file);
+  REQUIRE(spec);
+  // Managers cp-a, cp-b, prod-manager-1; workers prod-worker-1..2.
+  dm::set_role_count(*spec, dm::NodeRole::manager, 1);
+  CHECK(names_of(spec->nodes) ==
+        std::vector<std::string>{"cp-a", "prod-worker-1", "prod-worker-2"});
+  dm::set_role_count(*spec, dm::NodeRole::worker, 4);
+  CHECK(names_of(spec->nodes) == std::vector<std::string>{"cp-a", "prod-worker-1", "prod-worker-2",
+                                                          "prod-worker-3", "prod-worker-4"});
+  CHECK(spec->nodes.back().labels == dm::NodeLabels{{"tier", "app"}});
+  dm::set_role_count(*spec, dm::NodeRole::manager, 3);
+  CHECK(names_of(spec->nodes) ==
+        std::vector<std::string>{"cp-a", "prod-manager-1", "prod-manager-2", "prod-worker-1",
+                                 "prod-worker-2", "prod-worker-3", "prod-worker-4"});
+  CHECK(spec->nodes[1].labels == dm::NodeLabels{{"tier", "control"}, {"zone", "a"}});
+  dm::set_role_count(*spec, dm::NodeRole::worker, 0);
+  CHECK(names_of(spec->nodes) ==
+        std::vector<std::string>{"cp-a", "prod-manager-1", "prod-manager-2"});
+  REQUIRE(dm::validate_cluster_spec(*spec));
+
+  // With no file: numbered from 1, managers first.
+  dm::ClusterSpec plain;
+  plain.name = "c";
+  dm::set_role_count(plain, dm::NodeRole::worker, 2);
+  dm::set_role_count(plain, dm::NodeRole::manager, 1);
+  CHECK(names_of(plain.nodes) == std::vector<std::string>{"c-manager-1", "c-worker-1", "c-worker-2"});
+}
+
+TEST_CASE("check_driver_options: every key is a flag of the driver", "[cluster]") {
+  auto spec = small_spec();
+  spec.driver_options.values = {{"local-memory", {"512"}}, {"local-dns", {"1.1.1.1", "8.8.8.8"}},
+                                {"local-quiet", {"true"}}};
+  REQUIRE(dm::check_driver_options(spec, test_driver()));
+
+  spec.driver_options.values["local-memroy"] = {"512"};
+  auto unknown = dm::check_driver_options(spec, test_driver());
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().kind == dm::ErrorKind::usage);
+  CHECK_THAT(unknown.error().message, Catch::Contains("driver_options: unknown key \"local-memroy\""));
+  CHECK_THAT(unknown.error().message, Catch::Contains("local-memory"));
+
+  auto node_spec = small_spec();
+  node_spec.nodes[2].driver_options.values["generic-ip-address"] = {"10.0.0.1"};
+  auto node_unknown = dm::check_driver_options(node_spec, test_driver());
+  REQUIRE_FALSE(node_unknown);
+  CHECK_THAT(node_unknown.error().message,
+             Catch::Contains("node \"demo-worker-1\": driver_options: unknown key \"generic-ip-address\""));
+}
+
+TEST_CASE("check_driver_options: values fit the flag's type (exit 3 as for create)", "[cluster]") {
+  auto spec = small_spec();
+  spec.driver_options.values = {{"local-memory", {"lots"}}};
+  auto word = dm::check_driver_options(spec, test_driver());
+  REQUIRE_FALSE(word);
+  CHECK(word.error().kind == dm::ErrorKind::precreate);
+  CHECK_THAT(word.error().message,
+             Catch::Contains("driver_options.local-memory: \"lots\" is not a whole number"));
+
+  spec.driver_options.values = {{"local-memory", {"12abc"}}};
+  CHECK_FALSE(dm::check_driver_options(spec, test_driver()));
+  spec.driver_options.values = {{"local-image", {"a", "b"}}};
+  auto list = dm::check_driver_options(spec, test_driver());
+  REQUIRE_FALSE(list);
+  CHECK_THAT(list.error().message, Catch::Contains("local-image: expected one value, got a list of 2"));
+  spec.driver_options.values = {{"local-quiet", {"maybe"}}};
+  CHECK_FALSE(dm::check_driver_options(spec, test_driver()));
+}
+
+TEST_CASE("a cluster may lose one worker in ten", "[cluster]") {
+  CHECK(dm::tolerated_worker_losses(0) == 0);
+  CHECK(dm::tolerated_worker_losses(9) == 0);
+  CHECK(dm::tolerated_worker_losses(10) == 1);
+  CHECK(dm::tolerated_worker_losses(45) == 4);
+}

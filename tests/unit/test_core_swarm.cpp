@@ -1,4 +1,5 @@
 #include "core/swarm.h"
+#include "core/swarm_join.h"
 #include "tests/fakes/recording_http_client.h"
 
 #include <catch2/catch.hpp>
@@ -54,6 +55,10 @@ const char* const k_nodes_answer = R"([
     "Status": {"State": "down", "Message": "heartbeat failure", "Addr": "10.213.0.21"}
   }
 ])";
+
+// moby's errSwarmJoinTimeoutReached, as the engine sends it after its own 20 s.
+const char* const k_join_in_background =
+    R"({"message":"Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the \"docker info\" command to see the current swarm status of your node."})";
 
 const char* const k_not_a_manager =
     R"({"message":"This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again."})";
@@ -146,11 +151,13 @@ TEST_CASE("swarm_join_tokens fails without tokens or on a worker", "[swarm]") {
   CHECK_THAT(worker.error().message, Catch::Contains("\"docker swarm init\""));
 }
 
-TEST_CASE("swarm_join posts the remote, the token and the advertise address", "[swarm]") {
+TEST_CASE("swarm_join posts the remotes, the token and the advertise address", "[swarm]") {
   RecordingHttpClient http;
   http.push_response(200, "");
-  REQUIRE(dm::swarm_join(http, test_endpoint(), "10.213.0.21", "10.213.0.11:2377",
-                         "SWMTKN-1-abc-def", 60));
+  auto joined = dm::swarm_join(http, test_endpoint(), "10.213.0.21",
+                               {"10.213.0.11:2377", "10.213.0.12:2377"}, "SWMTKN-1-abc-def", 60);
+  REQUIRE(joined);
+  CHECK(*joined == dm::JoinAnswer::joined);
   REQUIRE(http.requests().size() == 1);
   const auto& request = http.requests()[0];
   CHECK(request.method == "POST");
@@ -158,17 +165,35 @@ TEST_CASE("swarm_join posts the remote, the token and the advertise address", "[
   CHECK(request.timeout_seconds == 60);
   CHECK(body_of(request) == json{{"ListenAddr", "0.0.0.0:2377"},
                                  {"AdvertiseAddr", "10.213.0.21"},
-                                 {"RemoteAddrs", json::array({"10.213.0.11:2377"})},
+                                 {"RemoteAddrs", json::array({"10.213.0.11:2377", "10.213.0.12:2377"})},
                                  {"JoinToken", "SWMTKN-1-abc-def"}});
 
   http.push_response(
       500,
       R"({"message":"rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster"})");
-  auto refused = dm::swarm_join(http, test_endpoint(), "10.213.0.21", "10.213.0.11:2377",
+  auto refused = dm::swarm_join(http, test_endpoint(), "10.213.0.21", {"10.213.0.11:2377"},
                                 "SWMTKN-1-wrong", 60);
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().message, Catch::Contains("HTTP 500"));
   CHECK_THAT(refused.error().message, Catch::Contains("A valid join token is necessary"));
+}
+
+TEST_CASE("swarm_join reads the engine's join timeout as a join in the background", "[swarm]") {
+  RecordingHttpClient http;
+  http.push_response(503, k_join_in_background);
+  auto joined = dm::swarm_join(http, test_endpoint(), "10.213.0.21", {"10.213.0.11:2377"},
+                               "SWMTKN-1-abc-def", 60);
+  REQUIRE(joined);
+  CHECK(*joined == dm::JoinAnswer::in_background);
+
+  // Another 503 is still a failure.
+  http.push_response(
+      503,
+      R"({"message":"This node is already part of a swarm. Use \"docker swarm leave\" to leave this swarm and join another one."})");
+  auto refused = dm::swarm_join(http, test_endpoint(), "10.213.0.21", {"10.213.0.11:2377"},
+                                "SWMTKN-1-abc-def", 60);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("already part of a swarm"));
 }
 
 TEST_CASE("swarm_leave posts /swarm/leave, with ?force=true when forced", "[swarm]") {
@@ -445,4 +470,140 @@ TEST_CASE("answers of the wrong shape are tolerated, not thrown", "[swarm]") {
   }
   auto mistyped = dm::parse_swarm_node(json{{"ID", 7}, {"Spec", "x"}});
   CHECK(mistyped.id.empty());
+}
+
+namespace {
+
+const dm::EngineEndpoint k_worker{"tcp://10.213.0.21:2376", "/s/certs/ca.pem", "/s/certs/cert.pem",
+                                  "/s/certs/key.pem"};
+
+dm::JoinRequest worker_join() {
+  return dm::JoinRequest{k_worker, "10.213.0.21",
+                         {"10.213.0.11:2377", "10.213.0.12:2377", "10.213.0.13:2377"}, 1,
+                         "SWMTKN-1-w"};
+}
+
+dm::JoinTiming fast_timing() {
+  dm::JoinTiming timing;
+  timing.settle_seconds = 5;
+  timing.poll = std::chrono::milliseconds(0);
+  return timing;
+}
+
+std::string info_answer(const std::string& state, const std::string& node_id) {
+  return json{{"Swarm", {{"LocalNodeState", state}, {"NodeID", node_id}, {"ControlAvailable", false}}}}
+      .dump();
+}
+
+std::string nodes_answer(const std::string& worker_state) {
+  return json::array(
+             {{{"ID", "mgr1"},
+               {"Spec", {{"Role", "manager"}, {"Availability", "active"}}},
+               {"Status", {{"State", "ready"}}},
+               {"ManagerStatus", {{"Leader", true}, {"Reachability", "reachable"}}}},
+              {{"ID", "wk21"},
+               {"Spec", {{"Role", "worker"}, {"Availability", "active"}}},
+               {"Description", {{"Hostname", "c-worker-1"}}},
+               {"Status", {{"State", worker_state}}}}})
+      .dump();
+}
+
+std::vector<std::string> urls(const RecordingHttpClient& http) {
+  std::vector<std::string> out;
+  for (const auto& request : http.requests()) {
+    out.push_back(request.method + " " + request.url);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("rotated starts the list at the given index", "[swarm]") {
+  CHECK(dm::rotated({"a", "b", "c"}, 1) == std::vector<std::string>{"b", "c", "a"});
+  CHECK(dm::rotated({"a", "b", "c"}, 5) == std::vector<std::string>{"c", "a", "b"});
+  CHECK(dm::rotated({}, 3).empty());
+}
+
+TEST_CASE("a join answered 503 'continues in the background' is waited for until the node is Ready",
+          "[swarm]") {
+  RecordingHttpClient http;
+  http.push_response(503, k_join_in_background);
+  http.push_response(200, info_answer("pending", ""));
+  http.push_response(200, info_answer("pending", ""));
+  http.push_response(200, info_answer("active", "wk21"));
+  std::vector<std::string> notes;
+  auto id = dm::join_node(http, worker_join(), fast_timing(),
+                          [&](const std::string& line) { notes.push_back(line); });
+  REQUIRE(id);
+  CHECK(*id == "wk21");
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Catch::Contains("continues in the background"));
+  // The worker joined through the manager at index 1 first.
+  CHECK(body_of(http.requests()[0])["RemoteAddrs"][0] == "10.213.0.12:2377");
+
+  const dm::EngineEndpoint manager = test_endpoint();
+  http.push_response(200, nodes_answer("unknown"));
+  http.push_response(200, nodes_answer("down"));
+  http.push_response(200, nodes_answer("ready"));
+  auto waiting = dm::wait_nodes_ready(http, manager, {"mgr1", *id}, 5, std::chrono::milliseconds(0));
+  REQUIRE(waiting);
+  CHECK(waiting->empty());
+  const std::string worker_base = "https://10.213.0.21:2376";
+  CHECK(urls(http) == std::vector<std::string>{"POST " + worker_base + "/swarm/join",
+                                               "GET " + worker_base + "/info",
+                                               "GET " + worker_base + "/info",
+                                               "GET " + worker_base + "/info",
+                                               "GET " + std::string(k_base) + "/nodes",
+                                               "GET " + std::string(k_base) + "/nodes",
+                                               "GET " + std::string(k_base) + "/nodes"});
+}
+
+TEST_CASE("a failed join is left and tried again through the next manager", "[swarm]") {
+  RecordingHttpClient http;
+  http.push_response(500, R"({"message":"rpc error: code = Unavailable desc = connection refused"})");
+  http.push_response(200, ""); // POST /swarm/leave?force=true
+  http.push_response(200, ""); // POST /swarm/join
+  http.push_response(200, info_answer("active", "wk21"));
+  std::vector<std::string> notes;
+  auto id = dm::join_node(http, worker_join(), fast_timing(),
+                          [&](const std::string& line) { notes.push_back(line); });
+  REQUIRE(id);
+  CHECK(*id == "wk21");
+  REQUIRE(http.requests().size() == 4);
+  CHECK(http.requests()[1].url == "https://10.213.0.21:2376/swarm/leave?force=true");
+  CHECK(body_of(http.requests()[0])["RemoteAddrs"][0] == "10.213.0.12:2377");
+  CHECK(body_of(http.requests()[2])["RemoteAddrs"][0] == "10.213.0.13:2377");
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Catch::Contains("join attempt 2 of 3 through 10.213.0.13:2377"));
+  CHECK_THAT(notes[0], Catch::Contains("connection refused"));
+}
+
+TEST_CASE("a node whose engine gives up joining fails after the attempts", "[swarm]") {
+  RecordingHttpClient http;
+  dm::JoinTiming timing = fast_timing();
+  timing.attempts = 2;
+  http.push_response(503, k_join_in_background);
+  http.push_response(200, json{{"Swarm", {{"LocalNodeState", "error"}, {"Error", "certificate rejected"}}}}.dump());
+  http.push_response(200, ""); // leave
+  http.push_response(500, R"({"message":"join refused"})");
+  auto id = dm::join_node(http, worker_join(), timing, [](const std::string&) {});
+  REQUIRE_FALSE(id);
+  CHECK_THAT(id.error().message, Catch::Contains("2 attempt(s) failed"));
+  CHECK_THAT(id.error().message, Catch::Contains("join refused"));
+  CHECK(http.requests().size() == 4);
+}
+
+TEST_CASE("wait_nodes_ready returns the nodes still not Ready at its deadline", "[swarm]") {
+  RecordingHttpClient http;
+  http.push_response(200, nodes_answer("down"));
+  auto waiting = dm::wait_nodes_ready(http, test_endpoint(), {"mgr1", "wk21", "gone"}, 0,
+                                      std::chrono::milliseconds(0));
+  REQUIRE(waiting);
+  CHECK(*waiting == std::set<std::string>{"gone", "wk21"});
+
+  // A manager that never answers is an error.
+  auto unanswered = dm::wait_nodes_ready(http, test_endpoint(), {"wk21"}, 0,
+                                         std::chrono::milliseconds(0));
+  REQUIRE_FALSE(unanswered);
+  CHECK_THAT(unanswered.error().message, Catch::Contains("never answered"));
 }
