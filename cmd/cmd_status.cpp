@@ -1,11 +1,16 @@
 // status, ip: small read-only queries of the driver. They never write the store.
 #include "cmd/commands.h"
+#include "cmd/machine_status.h"
 #include "core/parallel.h"
 
 #include <fmt/format.h>
 #include <ostream>
 
 namespace dm {
+
+namespace {
+constexpr int k_status_timeout_seconds = 10;
+} // namespace
 
 Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the status of a machine.\n\nUsage: dmachine status [OPTIONS] [arg...]",
@@ -20,15 +25,26 @@ Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
   auto machine = load_one_machine(context, names);
   DM_TRY(machine);
   const std::string& name = machine->record.name;
-  auto state = machine->driver->state();
-  DM_TRY(state);
+  MachineState state = MachineState::none;
+  if (machine->driver->state_check() == StateCheck::network) {
+    // The same cheap check as ls: no SSH session, one connection in the usual case.
+    StateAnswer answer = machine_state(context, *machine, k_status_timeout_seconds);
+    state = answer.state;
+    if (state != MachineState::running && !answer.error.empty()) {
+      context.err << answer.error << "\n"; // why it is not Running; stdout keeps the state
+    }
+  } else {
+    auto local = machine->driver->state();
+    DM_TRY(local);
+    state = *local;
+  }
   if (format == "json") {
-    nlohmann::json doc = {{"Name", name}, {"State", std::string(to_string(*state))}};
+    nlohmann::json doc = {{"Name", name}, {"State", std::string(to_string(state))}};
     context.out << doc.dump(4) << "\n";
   } else if (!format.empty()) {
     return fail(ErrorKind::usage, "status --format takes \"json\"");
   } else {
-    context.out << to_string(*state) << "\n";
+    context.out << to_string(state) << "\n";
   }
   return 0;
 }

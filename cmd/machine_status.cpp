@@ -34,6 +34,52 @@ std::string certificate_warning(const MachineRecord& record) {
                      days, record.name);
 }
 
+// What to ask about one machine, or the row's final state when nothing can be asked.
+struct Plan {
+  StateQuery query;
+  std::string url;            // tcp://IP:PORT when the driver knows the IP
+  std::optional<Error> error; // the row is Error with this reason; nothing is asked
+};
+
+Plan plan_for(const MachineRecord& record, Driver& driver) {
+  Plan plan;
+  auto ip = driver.ip();
+  if (ip) {
+    plan.url = engine_url(*ip, driver.engine_port());
+    // Machines made with --no-provision have no engine to ask.
+    std::error_code missing;
+    if (std::filesystem::exists(record.auth.server_cert_path, missing)) {
+      plan.query.engine = machine_engine_endpoint(record, *ip, driver.engine_port());
+    }
+  }
+  if (driver.state_check() == StateCheck::local) {
+    auto state = driver.state();
+    if (!state) {
+      plan.error = state.error();
+      return plan;
+    }
+    plan.query.known_state = *state;
+    if (*state == MachineState::running && !ip) {
+      plan.error = ip.error(); // a note on a Running row
+    }
+    return plan;
+  }
+  auto target = driver.ssh_target();
+  if (!target) {
+    plan.error = target.error();
+    return plan;
+  }
+  plan.query.ssh_host = target->host;
+  plan.query.ssh_port = target->port;
+  return plan;
+}
+
+void append_error(LsRow& row, const std::string& note) {
+  if (!note.empty()) {
+    row.error = row.error.empty() ? note : row.error + "; " + note;
+  }
+}
+
 } // namespace
 
 std::string engine_url(const std::string& ip, int port) {
@@ -43,75 +89,76 @@ std::string engine_url(const std::string& ip, int port) {
   return fmt::format("tcp://{}:{}", ip, port);
 }
 
-LsRow timeout_row(const StoreEntry& entry) {
+LsRow record_row(const StoreEntry& entry) {
   LsRow row;
   row.name = entry.name;
-  row.active = "-";
-  row.state = "Timeout";
-  row.docker_version = "Unknown";
-  if (entry.record) {
-    row.driver_name = entry.record->driver_name;
-  }
-  return row;
-}
-
-LsRow status_row(CommandContext& context, const StoreEntry& entry, const std::string& docker_host,
-                 int timeout_seconds) {
-  auto started = std::chrono::steady_clock::now();
-  LsRow row = timeout_row(entry);
   if (!entry.record) {
     row.state = "Error";
     row.error = entry.record.error().message;
     return row;
   }
-  const MachineRecord& record = *entry.record;
-  for (const auto& label : record.engine.labels) {
-    row.labels.push_back(label);
-  }
-  const DriverEntry* driver_entry = find_driver(record.driver_name);
-  if (driver_entry == nullptr) {
-    row.state = "Error";
-    row.error = fmt::format("driver \"{}\" is not available", record.driver_name);
-    return row;
-  }
-  auto driver = driver_entry->make(make_driver_context(context, entry.name), record.driver);
-  auto state = driver->state();
-  if (!state) {
-    row.state = "Error";
-    row.error = state.error().message;
-    return row;
-  }
-  row.state = std::string(to_string(*state));
-  if (*state == MachineState::running) {
-    auto ip = driver->ip();
-    if (ip) {
-      row.url = engine_url(*ip, driver->engine_port());
-      if (!docker_host.empty() && docker_host == row.url) {
-        row.active = "*";
-      }
-    } else {
-      row.error = ip.error().message;
-    }
-    // Machines made with --no-provision have no engine to ask.
-    std::error_code missing;
-    if (ip && std::filesystem::exists(record.auth.server_cert_path, missing)) {
-      auto version = engine_version(
-          context.http_client, machine_engine_endpoint(record, *ip, driver->engine_port()),
-          std::max(1, timeout_seconds));
-      if (version) {
-        row.docker_version = "v" + *version;
-      } else if (row.error.empty()) {
-        row.error = version.error().message;
-      }
-    }
-  }
-  if (std::string warning = certificate_warning(record); !warning.empty()) {
-    row.error = row.error.empty() ? warning : row.error + "; " + warning;
-  }
-  row.response_time_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::steady_clock::now() - started)
-                                              .count());
+  row.driver_name = entry.record->driver_name;
+  row.labels = entry.record->engine.labels;
   return row;
+}
+
+std::vector<LsRow> status_rows(CommandContext& context, const std::vector<StoreEntry>& entries,
+                               const std::string& docker_host, int timeout_seconds) {
+  std::vector<LsRow> rows;
+  std::vector<Plan> plans(entries.size());
+  std::vector<size_t> asked; // indexes of entries whose plan is queried
+  std::vector<StateQuery> queries;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    rows.push_back(record_row(entries[i]));
+    if (!entries[i].record) {
+      continue;
+    }
+    const MachineRecord& record = *entries[i].record;
+    const DriverEntry* driver_entry = find_driver(record.driver_name);
+    if (driver_entry == nullptr) {
+      rows[i].state = "Error";
+      rows[i].error = fmt::format("driver \"{}\" is not available", record.driver_name);
+      continue;
+    }
+    auto driver = driver_entry->make(make_driver_context(context, entries[i].name), record.driver);
+    plans[i] = plan_for(record, *driver);
+    if (plans[i].error && plans[i].query.known_state == MachineState::none) {
+      rows[i].state = "Error";
+      rows[i].error = plans[i].error->message;
+      continue;
+    }
+    asked.push_back(i);
+    queries.push_back(plans[i].query);
+  }
+  auto batch = context.http_client.batch();
+  auto answers = query_states(*batch, queries, query_budget(timeout_seconds));
+  for (size_t k = 0; k < asked.size(); ++k) {
+    size_t i = asked[k];
+    apply_state_answer(rows[i], answers[k], plans[i].url, docker_host);
+    if (plans[i].error) {
+      append_error(rows[i], plans[i].error->message);
+    }
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].record) {
+      append_error(rows[i], certificate_warning(*entries[i].record));
+    }
+  }
+  return rows;
+}
+
+StateAnswer machine_state(CommandContext& context, LoadedMachine& machine, int timeout_seconds) {
+  Plan plan = plan_for(machine.record, *machine.driver);
+  if (plan.error && plan.query.known_state == MachineState::none) {
+    return StateAnswer{MachineState::error, "", plan.error->message, 0};
+  }
+  if (plan.query.known_state != MachineState::none) {
+    // A local check needs no engine question: status prints the state only.
+    return StateAnswer{plan.query.known_state, "", "", 0};
+  }
+  auto batch = context.http_client.batch();
+  auto answers = query_states(*batch, {plan.query}, query_budget(timeout_seconds));
+  return answers.front();
 }
 
 } // namespace dm

@@ -1,4 +1,5 @@
 #include "core/curl_http_client.h"
+#include "core/transport_error.h"
 
 #include "core/interrupt.h"
 
@@ -7,8 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <sys/resource.h>
 
 namespace dm {
 
@@ -67,38 +72,58 @@ int abort_on_interrupt(void* /*user*/, curl_off_t /*dltotal*/, curl_off_t /*dlno
   return interrupted() ? 1 : 0;
 }
 
-} // namespace
+// One request's handle and everything it points to while it runs.
+struct Transfer {
+  std::unique_ptr<CURL, EasyFree> easy;
+  std::unique_ptr<curl_slist, SlistFree> headers;
+  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  HttpResponse response;
+  std::string what; // "GET https://..." for messages
+  HttpRequest::ConnectOnly connect_only = HttpRequest::ConnectOnly::no;
+};
 
-CurlHttpClient::CurlHttpClient() { init_curl_once(); }
-
-Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
+Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
   init_curl_once();
-  const std::string what = request.method + " " + request.url;
+  auto transfer = std::make_unique<Transfer>();
+  transfer->what = request.connect_only == HttpRequest::ConnectOnly::yes
+                       ? "connect to " + request.url
+                       : request.method + " " + request.url;
+  transfer->connect_only = request.connect_only;
+  const std::string& what = transfer->what;
   if (g_curl_init_result != CURLE_OK) {
     return fail(what + ": libcurl initialisation failed: " +
                 curl_easy_strerror(g_curl_init_result));
   }
-  std::unique_ptr<CURL, EasyFree> curl(curl_easy_init());
-  if (!curl) {
+  transfer->easy.reset(curl_easy_init());
+  if (!transfer->easy) {
     return fail(what + ": cannot create a libcurl handle");
   }
-  CURL* h = curl.get();
-  HttpResponse response;
-  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  CURL* h = transfer->easy.get();
 
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer.data());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, transfer->error_buffer.data());
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &write_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer->response.body);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &write_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
-  long timeout = request.timeout_seconds > 0 ? request.timeout_seconds : 10;
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer->response.headers);
+  long timeout_ms = request.timeout_ms > 0
+                        ? request.timeout_ms
+                        : 1000L * (request.timeout_seconds > 0 ? request.timeout_seconds : 10);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   request.connect_timeout_ms > 0 ? static_cast<long>(request.connect_timeout_ms)
+                                                  : timeout_ms);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &abort_on_interrupt);
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  if (request.direct == HttpRequest::Direct::yes) {
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); // "" also disables the *_proxy environment
+  }
+  if (request.connect_only == HttpRequest::ConnectOnly::yes) {
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    return transfer;
+  }
 
   if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -109,23 +134,23 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   }
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
       request.method == "PATCH") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    // COPYPOSTFIELDS: the batch outlives the caller's request object.
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, request.body.data());
   }
 
-  std::unique_ptr<curl_slist, SlistFree> headers;
   for (const auto& [name, value] : request.headers) {
     std::string line = name + ": " + value;
-    curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* next = curl_slist_append(transfer->headers.get(), line.c_str());
     if (next == nullptr) {
       return fail(what + ": out of memory building headers");
     }
-    headers.release();
-    headers.reset(next);
+    transfer->headers.release();
+    transfer->headers.reset(next);
   }
-  if (headers) {
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  if (transfer->headers) {
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, transfer->headers.get());
   }
 
   // Verification is always on; a CA path narrows trust to that CA.
@@ -143,21 +168,154 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_SSLKEY, request.client_key_path.c_str());
     curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
   }
+  return transfer;
+}
 
-  CURLcode rc = curl_easy_perform(h);
+// The outcome of a finished transfer: the response, or an error naming what failed.
+Result<HttpResponse> finish_transfer(Transfer& transfer, CURLcode rc) {
+  CURL* h = transfer.easy.get();
   if (rc == CURLE_ABORTED_BY_CALLBACK) {
-    return fail(ErrorKind::interrupted, what + ": interrupted");
+    return fail(ErrorKind::interrupted, transfer.what + ": interrupted");
   }
   if (rc != CURLE_OK) {
-    std::string text = error_buffer[0] != '\0' ? std::string(error_buffer.data())
-                                               : std::string(curl_easy_strerror(rc));
+    long os_errno = 0;
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+    std::string text = transfer.error_buffer[0] != '\0'
+                           ? std::string(transfer.error_buffer.data())
+                           : std::string(curl_easy_strerror(rc));
+    // curl says "Couldn't connect to server" for a refusal; say it plainly.
+    if (rc == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED) {
+      text = std::string(k_connection_refused);
+    } else if (rc == CURLE_COULDNT_CONNECT && (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH)) {
+      text = std::string(k_host_unreachable);
+    }
     ErrorKind kind = rc == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::generic;
-    return fail(kind, what + ": " + text);
+    return fail(kind, transfer.what + ": " + text);
+  }
+  if (transfer.connect_only == HttpRequest::ConnectOnly::yes) {
+    return HttpResponse{};
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  response.status = static_cast<int>(status);
-  return response;
+  transfer.response.status = static_cast<int>(status);
+  return std::move(transfer.response);
+}
+
+// A batch holds a socket per machine: lift the soft descriptor limit (often
+// 1024) to the hard one, so a store of thousands of machines does not run out.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+struct MultiFree {
+  void operator()(CURLM* p) const { curl_multi_cleanup(p); }
+};
+
+// Every request of the batch on one curl multi handle, driven by curl_multi_poll.
+class CurlBatch final : public HttpBatch {
+public:
+  CurlBatch() : m_multi(curl_multi_init()) { raise_descriptor_limit(); }
+  CurlBatch(const CurlBatch&) = delete;
+  CurlBatch& operator=(const CurlBatch&) = delete;
+  ~CurlBatch() override {
+    for (auto& [id, transfer] : m_running) {
+      curl_multi_remove_handle(m_multi.get(), transfer->easy.get());
+    }
+  }
+
+  Id start(const HttpRequest& request) override {
+    Id id = m_next_id++;
+    auto transfer = make_transfer(request);
+    if (!transfer) {
+      m_failed.emplace_back(id, fail(transfer.error()));
+      return id;
+    }
+    if (!m_multi) {
+      m_failed.emplace_back(id, fail((*transfer)->what + ": cannot create a libcurl multi handle"));
+      return id;
+    }
+    curl_easy_setopt((*transfer)->easy.get(), CURLOPT_PRIVATE, reinterpret_cast<void*>(id));
+    curl_multi_add_handle(m_multi.get(), (*transfer)->easy.get());
+    m_running.emplace(id, std::move(*transfer));
+    return id;
+  }
+
+  void cancel(Id id) override {
+    auto found = m_running.find(id);
+    if (found != m_running.end()) {
+      curl_multi_remove_handle(m_multi.get(), found->second->easy.get());
+      m_running.erase(found);
+    }
+    std::erase_if(m_failed, [id](const auto& failed) { return failed.first == id; });
+  }
+
+  Finished wait(Clock::time_point until) override {
+    Finished finished;
+    finished.swap(m_failed);
+    while (finished.empty() && !m_running.empty()) {
+      int still_running = 0;
+      curl_multi_perform(m_multi.get(), &still_running);
+      collect(finished);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (!finished.empty() || left.count() <= 0) {
+        break;
+      }
+      int ready = 0;
+      curl_multi_poll(m_multi.get(), nullptr, 0, static_cast<int>(std::min<long>(left.count(), 1000)),
+                      &ready);
+    }
+    return finished;
+  }
+
+  [[nodiscard]] std::size_t in_flight() const override {
+    return m_running.size() + m_failed.size();
+  }
+
+private:
+  void collect(Finished& finished) {
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(m_multi.get(), &queued)) {
+      if (message->msg != CURLMSG_DONE) {
+        continue;
+      }
+      void* cookie = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &cookie);
+      auto id = static_cast<Id>(reinterpret_cast<std::uintptr_t>(cookie));
+      CURLcode rc = message->data.result;
+      auto found = m_running.find(id);
+      if (found == m_running.end()) {
+        continue;
+      }
+      curl_multi_remove_handle(m_multi.get(), found->second->easy.get());
+      finished.emplace_back(id, finish_transfer(*found->second, rc));
+      m_running.erase(found);
+    }
+  }
+
+  std::unique_ptr<CURLM, MultiFree> m_multi;
+  std::map<Id, std::unique_ptr<Transfer>> m_running;
+  Finished m_failed; // requests that could not start, returned by the next wait()
+  Id m_next_id = 0;
+};
+
+} // namespace
+
+CurlHttpClient::CurlHttpClient() { init_curl_once(); }
+
+Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
+  auto transfer = make_transfer(request);
+  DM_TRY(transfer);
+  CURLcode rc = curl_easy_perform((*transfer)->easy.get());
+  return finish_transfer(**transfer, rc);
+}
+
+std::unique_ptr<HttpBatch> CurlHttpClient::batch() {
+  init_curl_once();
+  return std::make_unique<CurlBatch>();
 }
 
 } // namespace dm

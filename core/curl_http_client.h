@@ -9,6 +9,8 @@ class CurlHttpClient final : public HttpClient {
 public:
   CurlHttpClient();
   Result<HttpResponse> send(const HttpRequest& request) override;
+  // curl's multi interface: every request of the batch on one event loop.
+  std::unique_ptr<HttpBatch> batch() override;
 };
 
 } // namespace dm

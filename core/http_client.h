@@ -3,8 +3,13 @@
 // Exactly one file (core/curl_http_client.cpp) includes <curl/curl.h>.
 #include "core/result.h"
 
+#include <chrono>
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dm {
 
@@ -18,6 +23,14 @@ struct HttpRequest {
   std::string client_cert_path;
   std::string client_key_path;
   int timeout_seconds = 10;
+  // When > 0, these replace timeout_seconds: the whole transfer, and the TCP connect alone.
+  int timeout_ms = 0;
+  int connect_timeout_ms = 0;
+  // Direct::yes ignores the *_proxy environment (a machine's engine or SSH port).
+  enum class Direct { no, yes } direct = Direct::no;
+  // ConnectOnly::yes opens the TCP connection to url's host and port and sends nothing:
+  // a reachability check (the response is empty, status 0).
+  enum class ConnectOnly { no, yes } connect_only = ConnectOnly::no;
 };
 
 struct HttpResponse {
@@ -26,11 +39,29 @@ struct HttpResponse {
   std::string body;
 };
 
+// Many requests in flight at once on one event loop, without a thread per request.
+// A connect timeout is an error of kind timeout; a refused connection names "refused".
+class HttpBatch {
+public:
+  using Id = std::size_t;
+  using Clock = std::chrono::steady_clock;
+  using Finished = std::vector<std::pair<Id, Result<HttpResponse>>>;
+  virtual ~HttpBatch() = default;
+  virtual Id start(const HttpRequest& request) = 0;
+  // Drops a request still in flight (its result is never returned).
+  virtual void cancel(Id id) = 0;
+  // Runs until at least one request ends or `until` passes; returns those that ended.
+  virtual Finished wait(Clock::time_point until) = 0;
+  [[nodiscard]] virtual std::size_t in_flight() const = 0;
+};
+
 class HttpClient {
 public:
   virtual ~HttpClient() = default;
   // Transport and TLS failures are errors; any HTTP status is a response.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // A batch; the default runs the requests one after another through send() (for fakes).
+  virtual std::unique_ptr<HttpBatch> batch();
 };
 
 } // namespace dm

@@ -303,4 +303,71 @@ std::string render_ls_quiet(std::vector<LsRow> rows) {
   return out;
 }
 
+namespace {
+
+bool identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// True when an action of the template names a field beyond the stateless ones
+// (or the whole row, `.`); words inside string literals count too (harmless: ls queries).
+bool template_needs_state(std::string_view text) {
+  static const std::vector<std::string_view> k_stateless = {"Name", "DriverName", "Swarm"};
+  for (size_t open = text.find("{{"); open != std::string_view::npos;
+       open = text.find("{{", open + 2)) {
+    size_t close = text.find("}}", open + 2);
+    std::string_view action =
+        text.substr(open + 2, close == std::string_view::npos ? std::string_view::npos
+                                                              : close - open - 2);
+    for (size_t dot = action.find('.'); dot != std::string_view::npos;
+         dot = action.find('.', dot + 1)) {
+      size_t end = dot + 1;
+      while (end < action.size() && identifier_char(action[end])) {
+        ++end;
+      }
+      std::string_view field = action.substr(dot + 1, end - dot - 1);
+      if (std::find(k_stateless.begin(), k_stateless.end(), field) == k_stateless.end()) {
+        return true;
+      }
+    }
+    if (close == std::string_view::npos) {
+      break;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+bool ls_needs_state(const LsFilters& filters, LsOutput output, std::string_view format) {
+  if (!filters.state.empty()) {
+    return true;
+  }
+  switch (output) {
+  case LsOutput::quiet:
+    return false;
+  case LsOutput::table:
+    return true;
+  case LsOutput::format:
+    return format == "json" || template_needs_state(format);
+  }
+  return true;
+}
+
+void apply_state_answer(LsRow& row, const StateAnswer& answer, const std::string& url,
+                        const std::string& docker_host) {
+  row.state = std::string(to_string(answer.state));
+  if (answer.state == MachineState::running) {
+    row.url = url;
+    if (!docker_host.empty() && docker_host == url) {
+      row.active = "*";
+    }
+  }
+  if (!answer.docker_version.empty()) {
+    row.docker_version = "v" + answer.docker_version;
+  }
+  row.error = answer.error;
+  row.response_time_ms = answer.response_ms;
+}
+
 } // namespace dm

@@ -2,6 +2,7 @@
 // The pure logic of `ls`: rows, --filter, sorting and rendering (table, Go
 // template, json, -q). The command gathers the rows; nothing here does I/O.
 #include "core/result.h"
+#include "core/state_query.h"
 
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -54,6 +55,17 @@ std::string render_ls_table(std::vector<LsRow> rows);
 Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view format);
 // -q: one name per line, rows sorted.
 std::string render_ls_quiet(std::vector<LsRow> rows);
+
+// Whether ls must ask the machines: a state filter, or output that shows a field
+// only a query can fill (everything but .Name, .DriverName and .Swarm). -q and
+// name/driver/label/swarm filters read the store alone.
+enum class LsOutput { quiet, table, format };
+[[nodiscard]] bool ls_needs_state(const LsFilters& filters, LsOutput output,
+                                  std::string_view format);
+// A state query's answer on a row made from the record: STATE, URL (running
+// machines only), ACTIVE (URL equals DOCKER_HOST), DOCKER, ERRORS, RESPONSE.
+void apply_state_answer(LsRow& row, const StateAnswer& answer, const std::string& url,
+                        const std::string& docker_host);
 
 // Go's text/tabwriter over tab-separated cells (flags 0, padchar ' '); the cell
 // after a line's last tab is not padded.
