@@ -22,8 +22,9 @@ const char* const k_ssh_help =
     "session; dmachine exits with its exit status and streams standard input to it.\n"
     "With no command, an interactive shell opens. When the first word after the name\n"
     "is an option (-L 8080:localhost:80 -N, -t, -C, -o ...), that word and the rest\n"
-    "go to the system ssh client, as with docker-machine. Either way the host key is\n"
-    "checked against the machine's pinned key.\n";
+    "go to the system ssh client, as with docker-machine (with --native-ssh they are\n"
+    "run on the machine instead). Either way the host key is checked against the\n"
+    "machine's pinned key.\n";
 
 // Standard input is forwarded when it is a pipe, a socket or a file; a terminal
 // or /dev/null is not read, so that a command never waits for input by accident.
@@ -61,8 +62,10 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
     names.push_back(args[0]);
     command_start = 1;
   }
-  // An option right after the name means "these are ssh's arguments" (docker-machine).
-  bool openssh_args = command_start < args.size() && args[command_start].size() > 1 &&
+  // An option right after the name means "these are ssh's arguments" (docker-machine);
+  // with --native-ssh, as with docker-machine's native client, they are a remote command.
+  bool openssh_args = !context.globals.native_ssh && command_start < args.size() &&
+                      args[command_start].size() > 1 &&
                       args[command_start][0] == '-' && args[command_start] != "--";
   if (!openssh_args && command_start < args.size() && args[command_start] == "--") {
     ++command_start;

@@ -42,6 +42,9 @@ check_exit "the OpenSSH client passes the remote exit status" 3 dm ssh m1 -C 'ex
 check_contains "ssh m1 -tt tty gets a terminal" "/dev/pts/" "$(dm ssh m1 -tt tty </dev/null 2>&1)"
 check_eq "ssh m1 -- -C stays a remote command (native session)" "-C" \
   "$(dm ssh m1 -- echo -C 2>&1)"
+# The remote shell gets "-C echo foo" as its command line and rejects the option.
+check_contains "with --native-ssh, options after the name are the remote command" \
+  "invalid option" "$(dm --native-ssh ssh m1 -C echo foo 2>&1)"
 port=$(( (RANDOM % 20000) + 30000 ))
 for _ in 1 2 3 4 5 6 7 8 9 10; do
   ss -ltn "sport = :$port" | grep -q LISTEN || break
@@ -129,6 +132,7 @@ log "B7: mount a machine directory with sshfs"
 dm ssh m1 -- 'mkdir -p /srv/share && echo from-machine > /srv/share/a'
 mkdir -p "$work/mnt"
 check_exit "mount m1:/srv/share" 0 dm mount m1:/srv/share "$work/mnt"
+check_eq "the mount point is mounted" "0" "$(mountpoint -q "$work/mnt" && echo 0 || echo 1)"
 check_eq "a file made on the machine reads through the mount" "from-machine" "$(cat "$work/mnt/a" 2>&1)"
 echo from-here >"$work/mnt/b"
 check_eq "a file written here appears on the machine" "from-here" "$(dm ssh m1 -- cat /srv/share/b)"
@@ -136,6 +140,7 @@ check_exit "mount -u" 0 dm mount -u m1:/srv/share "$work/mnt"
 check_eq "the mount is gone" "1" "$(mountpoint -q "$work/mnt" && echo 0 || echo 1)"
 check_exit "mount from the odd store (quoted known_hosts and key for sshfs)" 0 \
   dm -s "$odd_store" mount g1:/srv/share "$work/mnt"
+check_eq "it is a mount point" "0" "$(mountpoint -q "$work/mnt" && echo 0 || echo 1)"
 check_eq "reads through it" "from-here" "$(cat "$work/mnt/b" 2>&1)"
 check_exit "and unmounts" 0 dm -s "$odd_store" mount -u g1:/srv/share "$work/mnt"
 

@@ -198,26 +198,70 @@ TEST_CASE("SSH session against a real sshd: exec, transfers, pinning", "[ssh][ss
     CHECK(slurp(path) == "public\n");
   }
 
-  SECTION("SCP file and SFTP tree copies keep bytes and layout") {
+  SECTION("SCP file and tree copies keep bytes and layout") {
     std::string blob;
     for (unsigned i = 0; i < 300000; ++i) {
       blob += static_cast<char>((i * 7919U) % 251U);
     }
     REQUIRE(write_file_atomic(sshd.dir() / "blob", blob, 0640).has_value());
-    REQUIRE(shell.upload_file(sshd.dir() / "blob", (sshd.dir() / "blob.remote").string()).has_value());
-    REQUIRE(shell.download_file((sshd.dir() / "blob.remote").string(), sshd.dir() / "blob.back")
+    REQUIRE(shell.copy_to(sshd.dir() / "blob", (sshd.dir() / "blob.remote").string(), Recursive::no)
+                .has_value());
+    REQUIRE(shell.copy_from((sshd.dir() / "blob.remote").string(), sshd.dir() / "blob.back",
+                            Recursive::no)
                 .has_value());
     CHECK(slurp(sshd.dir() / "blob.back") == blob);
 
     fs::create_directories(sshd.dir() / "tree/sub");
     REQUIRE(write_file_atomic(sshd.dir() / "tree/a", "one\n", 0644).has_value());
     REQUIRE(write_file_atomic(sshd.dir() / "tree/sub/b", "two\n", 0600).has_value());
-    REQUIRE(shell.upload_tree(sshd.dir() / "tree", (sshd.dir() / "tree.remote").string()).has_value());
+    REQUIRE(shell.copy_to(sshd.dir() / "tree", (sshd.dir() / "tree.remote").string(), Recursive::yes)
+                .has_value());
     CHECK(slurp(sshd.dir() / "tree.remote/sub/b") == "two\n");
-    REQUIRE(shell.download_tree((sshd.dir() / "tree.remote").string(), sshd.dir() / "tree.back")
+    // Into an existing directory: the tree goes inside it, as with scp.
+    REQUIRE(shell.copy_to(sshd.dir() / "tree", (sshd.dir() / "tree.remote").string(), Recursive::yes)
+                .has_value());
+    CHECK(slurp(sshd.dir() / "tree.remote/tree/a") == "one\n");
+    REQUIRE(shell.copy_from((sshd.dir() / "tree.remote").string(), sshd.dir() / "tree.back",
+                            Recursive::yes)
                 .has_value());
     CHECK(slurp(sshd.dir() / "tree.back/a") == "one\n");
     CHECK(slurp(sshd.dir() / "tree.back/sub/b") == "two\n");
+  }
+
+  SECTION("SCP errors carry the remote scp's own message") {
+    auto missing = shell.copy_from((sshd.dir() / "nosuch").string(), sshd.dir() / "x", Recursive::no);
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().message.find("No such file or directory") != std::string::npos);
+    fs::create_directories(sshd.dir() / "adir");
+    auto directory = shell.copy_from((sshd.dir() / "adir").string(), sshd.dir() / "x", Recursive::no);
+    REQUIRE_FALSE(directory.has_value());
+    CHECK(directory.error().message.find("not a regular file") != std::string::npos);
+    REQUIRE(write_file_atomic(sshd.dir() / "small", "s", 0644).has_value());
+    auto no_parent =
+        shell.copy_to(sshd.dir() / "small", (sshd.dir() / "no/such/dir/x").string(), Recursive::no);
+    REQUIRE_FALSE(no_parent.has_value());
+    CHECK(no_parent.error().message.find("No such file or directory") != std::string::npos);
+  }
+
+  SECTION("exec streams stdin from a descriptor until its end") {
+    int pipe_fds[2];
+    REQUIRE(pipe(pipe_fds) == 0);
+    std::thread writer([fd = pipe_fds[1]] {
+      std::string chunk(1 << 16, 'y');
+      for (int i = 0; i < 64; ++i) { // 4 MiB, more than any window or buffer
+        if (write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+          break;
+        }
+      }
+      close(fd);
+    });
+    ExecOptions options;
+    options.stdin_fd = pipe_fds[0];
+    auto result = shell.exec("wc -c", options);
+    writer.join();
+    close(pipe_fds[0]);
+    REQUIRE(result.has_value());
+    CHECK(result->out == "4194304\n");
   }
 
   SECTION("many commands and transfers share one connection") {
