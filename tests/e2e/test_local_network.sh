@@ -36,6 +36,8 @@ ssh_wait_seconds() { sed -n 's/.*wait for SSH and pin the host key: done (\([0-9
 cleanup_net() {
   for dev in "$ADOPT" "$OTHER" "$DUMMY"; do ip link del "$dev" 2>/dev/null; done
   ip netns del "$TNS" 2>/dev/null
+  # The adopted bridge's lease directory, once no machine holds a lease there.
+  [ -s "$LEASES/$ADOPT/leases" ] || rm -rf "${LEASES:?}/$ADOPT"
   # Rules a failed check may have left for the adopted bridge (whose machines are gone).
   tagged_rules "$ADOPT" | sed 's/^-A /-D /; s/"//g' | while read -r rule; do
     # shellcheck disable=SC2086

@@ -1,7 +1,7 @@
 # Bad input: the local driver's network (subnet and bridge collisions, tampered records).
 # Sourced by test_bad_input.sh; run1 runs on $LOCAL_BRIDGE ($LOCAL_SUBNET), made by dmachine.
 bad "subnet overlapping loopback" 3 "overlaps 127.0.0.1/8 on interface lo" \
-  dm create -d local --no-provision --local-subnet 127.0.0.0/24 ln1
+  dm create -d local --no-provision --local-bridge "${LOCAL_BRIDGE}y" --local-subnet 127.0.0.0/24 ln1
 bad "bridge name that is an interface but no bridge" 3 'an interface named "lo" exists and is not a bridge' \
   dm create -d local --no-provision --local-bridge lo ln2
 bad "bridge name .." 3 "is not a valid interface name" \
@@ -24,14 +24,15 @@ for field in 'Veth = "eth0"' 'Netns = "../../x"' 'Bridge = "eth0 x"' 'Subnet = "
   cp -a "$E2E_STORE/machines/stop1" "$E2E_STORE/machines/lnt"
   jq ".Name = \"lnt\" | .Driver.MachineName = \"lnt\" | .Driver.${field}" \
     "$E2E_STORE/machines/stop1/config.json" >"$E2E_STORE/machines/lnt/config.json"
-  # Netns and Veth are made from the directory, so the copy must carry lnt's own names.
+  # Netns and Veth are made from the directory: the copy carries lnt's own (empty: derived)
+  # except for the field under test.
   case $field in
-  Veth* | Netns*) ;;
-  *)
-    jq '.Driver.Netns = "" | .Driver.Veth = ""' "$E2E_STORE/machines/lnt/config.json" >"$E2E_STORE/lnt.json"
-    mv "$E2E_STORE/lnt.json" "$E2E_STORE/machines/lnt/config.json"
-    ;;
+  Veth*) derived='.Driver.Netns = ""' ;;
+  Netns*) derived='.Driver.Veth = ""' ;;
+  *) derived='.Driver.Netns = "" | .Driver.Veth = ""' ;;
   esac
+  jq "$derived" "$E2E_STORE/machines/lnt/config.json" >"$E2E_STORE/lnt.json"
+  mv "$E2E_STORE/lnt.json" "$E2E_STORE/machines/lnt/config.json"
   bad "start with a tampered Driver.${field%% *}" 1 "config.json: Driver.${field%% *}" dm start lnt
   bad "status with a tampered Driver.${field%% *}" 1 "Driver.${field%% *}" dm status lnt
 done
