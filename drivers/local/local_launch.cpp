@@ -46,7 +46,11 @@ std::string launcher_script(const HostSpec& spec) {
   auto q = [](const fs::path& path) { return shell_quote(path.string()); };
   auto mounts = cgroup_mounts();
   std::string outer = "#!/bin/sh\n# Written by dmachine's local driver: starts the host.\n";
-  outer += "set -u\nexec </dev/null\necho \"launcher: starting $(date)\"\n";
+  // Run twice: first in the foreground of create (cgroups, then it joins its subtree, so a
+  // teardown finds every process it starts even when create is killed at once), then again
+  // detached with "boot" (namespaces, systemd).
+  outer += "set -u\nexec </dev/null\nif [ \"${1:-}\" != boot ]; then\n"
+           "echo \"launcher: starting $(date)\"\n";
   // Limits live on dmachine/<id>; the host's own cgroup root is dmachine/<id>/host, one
   // level below, so that root in the host cannot raise them (cgroup v1 lets a cgroup's
   // owner write its own limit files; a parent's limits bind every child).
@@ -128,6 +132,7 @@ std::string launcher_script(const HostSpec& spec) {
     leave += fmt::format("echo $$ > {}/cgroup.procs 2>/dev/null\n",
                          q(fs::path(k_cgroup_root) / mount.dir));
   }
+  outer += "exec setsid -f sh \"$0\" boot\nfi\n";
   auto pid_file = local / "pid";
   outer += fmt::format(
       "ip netns exec {ns} unshare --mount --pid --uts --ipc --cgroup --fork --propagation "
@@ -261,9 +266,18 @@ Result<void> launch(const ToolRunner& tools, const HostSpec& spec,
     if (ignored) {
       console_size = 0;
     }
-    auto started = tools.run_ok({"sh", "-c", "exec setsid -f sh \"$0\" </dev/null >>\"$1\" 2>&1",
-                                 (local / "launch.sh").string(), console.string()});
+    auto started = tools.run({"sh", "-c", "exec sh \"$0\" </dev/null >>\"$1\" 2>&1",
+                              (local / "launch.sh").string(), console.string()});
     DM_TRY(started);
+    if (started->exit_status != 0) {
+      auto text = read_text(console);
+      auto fatal = text.find(k_launcher_fatal, std::min(console_size, text.size()));
+      return fail(fmt::format(
+          "the host was not started: {}",
+          fatal == std::string::npos
+              ? fmt::format("launch.sh exited {} (see {})", started->exit_status, console.string())
+              : trim(text.substr(fatal, text.find('\n', fatal) - fatal))));
+    }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_start_wait_ms);
     bool exited = false;
     while (!exited && std::chrono::steady_clock::now() < deadline) {
@@ -271,12 +285,6 @@ Result<void> launch(const ToolRunner& tools, const HostSpec& spec,
         return {};
       }
       auto text = read_text(console);
-      auto fatal = text.size() > console_size ? text.find(k_launcher_fatal, console_size)
-                                              : std::string::npos;
-      if (fatal != std::string::npos) {
-        return fail(fmt::format("the host was not started: {}",
-                                trim(text.substr(fatal, text.find('\n', fatal) - fatal))));
-      }
       exited = text.size() > console_size && text.find("launcher: the host exited during boot",
                                                        console_size) != std::string::npos;
       if (!exited) {

@@ -48,10 +48,11 @@ check_exit "/proc/1/root is the machine's own root: no host file under it" 1 dm 
 log "devices"
 out=$(dm ssh iso -- 'ls /dev/sda /dev/vda /dev/nvme0n1 /dev/nvme0 /dev/loop0 /dev/mem /dev/kmsg 2>&1 | grep -v "No such file"; echo end')
 check_eq "no disk, loop, mem or kmsg device node" "end" "$out"
+# The node goes in /dev: /tmp is nodev, which would refuse it whatever the devices cgroup says.
 root_dev=$(findmnt -n -o MAJ:MIN / | tr -d ' ')
 major=${root_dev%%:*}
 minor=${root_dev##*:}
-out=$(dm ssh iso -- "mknod /tmp/disk b $major $minor 2>&1; head -c 512 /tmp/disk >/dev/null && echo READ-OK; mkdir -p /tmp/mnt; mount /tmp/disk /tmp/mnt && echo MOUNT-OK; rm -f /tmp/disk; echo end" 2>&1)
+out=$(dm ssh iso -- "mknod /dev/dm-disk b $major $minor 2>&1; head -c 512 /dev/dm-disk >/dev/null && echo READ-OK; mkdir -p /tmp/mnt; mount -o ro /dev/dm-disk /tmp/mnt && echo MOUNT-OK; umount /tmp/mnt 2>/dev/null; rm -f /dev/dm-disk; echo end" 2>&1)
 check_contains "this computer's disk ($root_dev) cannot be read" "end" "$out"
 case "$out" in
 *READ-OK* | *MOUNT-OK*) failed "the disk was read or mounted: $out" ;;
@@ -59,7 +60,7 @@ case "$out" in
 esac
 
 log "read-only /sys and /proc/sys"
-out=$(dm ssh iso -- 'for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/ksm/run /sys/class/net/lo/mtu; do [ -e $f ] && { sh -c "cat $f | head -c 0 > $f" 2>&1 || true; }; done; sh -c "echo 1 > /sys/kernel/uevent_helper" 2>&1; echo end')
+out=$(dm ssh iso -- 'for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/ksm/run /sys/class/net/lo/mtu; do [ -e $f ] && { sh -c "cat $f | head -c 0 > $f" 2>&1 || true; }; done; echo end')
 check_contains "writes to /sys fail" "Read-only file system" "$out"
 out=$(dm ssh iso -- 'v=$(cat /proc/sys/vm/overcommit_memory); sh -c "echo $v > /proc/sys/vm/overcommit_memory" 2>&1; echo end')
 check_contains "writes to /proc/sys/vm fail" "Read-only file system" "$out"
