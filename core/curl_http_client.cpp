@@ -89,6 +89,11 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
 
+  if (request.proxy == ProxyUse::direct) {
+    // An empty proxy string disables every proxy, including the environment's.
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+  }
+
   if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {

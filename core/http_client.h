@@ -8,6 +8,10 @@
 
 namespace dm {
 
+// direct: never through a proxy, whatever https_proxy/HTTPS_PROXY/ALL_PROXY say (a
+// machine's engine is reached directly); environment: libcurl's usual proxy variables.
+enum class ProxyUse { environment, direct };
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -18,6 +22,7 @@ struct HttpRequest {
   std::string client_cert_path;
   std::string client_key_path;
   int timeout_seconds = 10;
+  ProxyUse proxy = ProxyUse::environment;
 };
 
 struct HttpResponse {
