@@ -3,7 +3,10 @@
 #include "cmd/commands.h"
 #include "cmd/engine_wiring.h"
 
+#include "ssh/ssh_shell.h"
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 #include <ostream>
 #include <unistd.h>
@@ -14,19 +17,54 @@ namespace {
 
 using MachineWork = std::function<Result<void>(RemoteShell&, LoadedMachine&, Progress&)>;
 
-// Runs work on each named machine in turn, under its lock, saving the record after.
-Result<int> for_each_machine(CommandContext& context, const std::vector<std::string>& names,
-                             const char* verb, const MachineWork& work) {
+constexpr int k_start_ssh_wait_seconds = 120;
+
+enum class StartStopped { no, yes };
+
+// A shell to the machine; a stopped machine is started first when asked
+// (docker-machine's upgrade does) and left running.
+Result<std::unique_ptr<RemoteShell>> shell_for(CommandContext& context, LoadedMachine& machine,
+                                               StartStopped start) {
+  if (start == StartStopped::yes && machine.driver->state_check() != StateCheck::network) {
+    auto state = machine.driver->state();
+    DM_TRY(state);
+    if (*state == MachineState::stopped) {
+      context.out << "Starting machine so machine can be upgraded...\n" << std::flush;
+      DM_TRY_CTX(machine.driver->start(), "start the machine");
+      auto target = machine_ssh_target(machine);
+      DM_TRY(target);
+      ConnectOptions options;
+      options.wait_seconds = k_start_ssh_wait_seconds;
+      auto shell = open_ssh_shell(*target, options);
+      DM_TRY_CTX(shell, "the machine was started, but SSH does not answer");
+      return shell;
+    }
+  }
+  return open_machine_shell(context, machine);
+}
+
+// Every name must be a machine of the store before anything is asked or changed.
+Result<std::vector<std::string>> existing_targets(CommandContext& context,
+                                                  const std::vector<std::string>& names) {
   auto targets = names_or_default(context, names);
   DM_TRY(targets);
-  int exit_code = 0;
   for (const auto& name : *targets) {
+    DM_TRY(context.store.load(name));
+  }
+  return targets;
+}
+
+// Runs work on each named machine in turn, under its lock, saving the record after.
+int for_each_machine(CommandContext& context, const std::vector<std::string>& targets,
+                     const char* verb, StartStopped start, const MachineWork& work) {
+  int exit_code = 0;
+  for (const auto& name : targets) {
     auto done = [&]() -> Result<void> {
       auto lock = context.store.lock_machine(name, 60);
       DM_TRY(lock);
       auto machine = load_machine(context, name);
       DM_TRY(machine);
-      auto shell = open_machine_shell(context, *machine);
+      auto shell = shell_for(context, *machine, start);
       DM_TRY(shell);
       Progress progress(context.err, progress_style_for_stderr(), name + ": ");
       DM_TRY(work(**shell, *machine, progress));
@@ -49,6 +87,18 @@ bool confirm(CommandContext& context, const std::string& question) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
+// --client-certs renews the CA once; every named machine must be reachable
+// first, or the renewal would leave it behind.
+Result<void> require_all_running(CommandContext& context, const std::vector<std::string>& targets) {
+  for (const auto& name : targets) {
+    auto machine = load_machine(context, name);
+    DM_TRY(machine);
+    DM_TRY_CTX(require_running(*machine, "Host is not running"),
+               fmt::format("machine \"{}\" (nothing was changed; start it first)", name));
+  }
+  return {};
+}
+
 } // namespace
 
 Result<int> cmd_provision(CommandContext& context, std::vector<std::string> args) {
@@ -61,7 +111,9 @@ Result<int> cmd_provision(CommandContext& context, std::vector<std::string> args
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  return for_each_machine(context, names, "provisioning",
+  auto targets = existing_targets(context, names);
+  DM_TRY(targets);
+  return for_each_machine(context, *targets, "provisioning", StartStopped::no,
                           [&](RemoteShell& shell, LoadedMachine& machine, Progress& progress) {
                             EngineSetupDeps deps{context.store, context.http_client};
                             return setup_engine(shell, machine.record, deps, progress);
@@ -84,17 +136,40 @@ Result<int> cmd_regenerate_certs(CommandContext& context, std::vector<std::strin
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  if (!force && !confirm(context, "Regenerate TLS machine certs?  Warning: this is irreversible.")) {
-    return 0;
+  // Check first (the machines exist, the CA is there or is being renewed), then ask.
+  auto targets = existing_targets(context, names);
+  DM_TRY(targets);
+  if (client_certs) {
+    DM_TRY(require_all_running(context, *targets));
+  } else {
+    DM_TRY(require_store_ca(context.store));
   }
-  auto regenerate = client_certs ? RegenerateClient::yes : RegenerateClient::no;
-  return for_each_machine(context, names, "regenerating certificates for",
-                          [&](RemoteShell& shell, LoadedMachine& machine, Progress& progress) {
-                            context.out << fmt::format("Regenerating TLS certificates\n");
-                            EngineSetupDeps deps{context.store, context.http_client};
-                            return rotate_engine_certs(shell, machine.record, deps, regenerate,
-                                                       progress);
-                          });
+  if (!force && !confirm(context, "Regenerate TLS machine certs?  Warning: this is irreversible.")) {
+    context.err << "Aborted: no certificates were changed.\n";
+    return 1;
+  }
+  std::vector<std::string> left_behind;
+  if (client_certs) {
+    context.out << "Regenerating the CA and client certificates\n";
+    auto renewed = renew_store_ca(context.store, *targets);
+    DM_TRY(renewed);
+    left_behind = std::move(*renewed);
+  }
+  int exit_code = for_each_machine(
+      context, *targets, "regenerating certificates for", StartStopped::no,
+      [&](RemoteShell& shell, LoadedMachine& machine, Progress& progress) {
+        context.out << fmt::format("Regenerating TLS certificates\n");
+        EngineSetupDeps deps{context.store, context.http_client};
+        return rotate_engine_certs(shell, machine.record, deps, RegenerateClient::no, progress);
+      });
+  if (!left_behind.empty()) {
+    context.err << fmt::format(
+        "The CA changed: {} still {} certificates from the old CA and cannot be reached until "
+        "you run: dmachine regenerate-certs -f {}\n",
+        fmt::join(left_behind, ", "), left_behind.size() == 1 ? "has" : "have",
+        fmt::join(left_behind, " "));
+  }
+  return exit_code;
 }
 
 Result<int> cmd_upgrade(CommandContext& context, std::vector<std::string> args) {
@@ -106,7 +181,9 @@ Result<int> cmd_upgrade(CommandContext& context, std::vector<std::string> args) 
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  return for_each_machine(context, names, "upgrading",
+  auto targets = existing_targets(context, names);
+  DM_TRY(targets);
+  return for_each_machine(context, *targets, "upgrading", StartStopped::yes,
                           [&](RemoteShell& shell, LoadedMachine& machine,
                               Progress& progress) -> Result<void> {
                             DM_TRY(upgrade_engine(shell, progress));

@@ -9,29 +9,9 @@ namespace dm {
 
 namespace {
 
-constexpr int k_expiry_warning_days = 30;
-
-// A warning when the machine's server certificate expires soon (or has expired).
+// A warning when the machine's server certificate or its CA expires soon (or has expired).
 std::string certificate_warning(const MachineRecord& record) {
-  auto pem = read_file(record.auth.server_cert_path);
-  if (!pem) {
-    return "";
-  }
-  auto expiry = certificate_expiry(*pem);
-  if (!expiry) {
-    return "";
-  }
-  auto left = std::chrono::duration_cast<std::chrono::hours>(*expiry -
-                                                              std::chrono::system_clock::now());
-  long days = left.count() / 24;
-  if (days >= k_expiry_warning_days) {
-    return "";
-  }
-  if (left.count() <= 0) {
-    return fmt::format("TLS certificate expired; run 'dmachine regenerate-certs {}'", record.name);
-  }
-  return fmt::format("TLS certificate expires in {} days; run 'dmachine regenerate-certs {}'",
-                     days, record.name);
+  return tls_expiry_warning(record, std::chrono::system_clock::now());
 }
 
 // What to ask about one machine, or the row's final state when nothing can be asked.

@@ -117,8 +117,9 @@ Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
                                                   : timeout_ms);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &abort_on_interrupt);
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  if (request.direct == HttpRequest::Direct::yes) {
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); // "" also disables the *_proxy environment
+  if (request.proxy == ProxyUse::direct) {
+    // An empty proxy string disables every proxy, including the environment's.
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
   }
   if (request.connect_only == HttpRequest::ConnectOnly::yes) {
     curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);

@@ -19,6 +19,9 @@ HttpRequest make_request(const EngineEndpoint& endpoint, const std::string& meth
   request.client_cert_path = endpoint.client_cert_path;
   request.client_key_path = endpoint.client_key_path;
   request.timeout_seconds = timeout_seconds;
+  // A machine's engine is on a network the user reaches directly (docker-machine's
+  // `env --no-proxy` exists for the same reason): a corporate proxy cannot reach it.
+  request.proxy = ProxyUse::direct;
   return request;
 }
 

@@ -8,11 +8,18 @@
 
 namespace dm {
 
-enum class SocketActivation { no, yes }; // the host has docker.socket: -H fd://
+enum class SocketActivation { no, yes }; // docker.service gets its socket from docker.socket: -H fd://
 enum class LiveRestore { no, yes };
 
-constexpr const char* k_dockerd_dropin_path = "/etc/systemd/system/docker.service.d/10-dmachine.conf";
-constexpr const char* k_engine_cert_dir = "/etc/docker/dmachine";
+// docker-machine's own paths: a host it provisioned is taken over by overwriting
+// its drop-in and certificates, so exactly one drop-in sets ExecStart=.
+constexpr const char* k_dockerd_dropin_dir = "/etc/systemd/system/docker.service.d";
+constexpr const char* k_dockerd_dropin_name = "10-machine.conf";
+constexpr const char* k_dockerd_dropin_path = "/etc/systemd/system/docker.service.d/10-machine.conf";
+constexpr const char* k_engine_cert_dir = "/etc/docker";
+// Where dmachine before issue 9 put them; removed by every provision and regenerate-certs.
+constexpr const char* k_legacy_dropin_path = "/etc/systemd/system/docker.service.d/10-dmachine.conf";
+constexpr const char* k_legacy_cert_dir = "/etc/docker/dmachine";
 
 struct DockerdConfigInput {
   std::string dockerd_path;

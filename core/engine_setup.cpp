@@ -1,6 +1,8 @@
 #include "core/engine_setup.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace dm {
 
@@ -8,6 +10,30 @@ namespace {
 
 constexpr int k_engine_wait_seconds = 90;
 constexpr const char* k_organization = "dmachine";
+constexpr int k_warning_days = 30;
+
+// "<what> expires in N days; <fix>" within k_warning_days of the expiry of the
+// certificate at path, "<what> expired; <fix>" after it; "" otherwise or unreadable.
+std::string expiry_warning(const std::string& path, const std::string& what,
+                           const std::string& fix, std::chrono::system_clock::time_point now) {
+  auto pem = read_file(path);
+  if (!pem) {
+    return "";
+  }
+  auto expiry = certificate_expiry(*pem);
+  if (!expiry) {
+    return "";
+  }
+  const auto hours = std::chrono::duration_cast<std::chrono::hours>(*expiry - now).count();
+  if (hours <= 0) {
+    return fmt::format("{} expired; {}", what, fix);
+  }
+  const long days = static_cast<long>(hours / 24);
+  if (days >= k_warning_days) {
+    return "";
+  }
+  return fmt::format("{} expires in {} days; {}", what, days, fix);
+}
 
 std::vector<std::string> server_sans(const MachineRecord& record, const std::string& ip) {
   std::vector<std::string> sans = {ip, record.name, "localhost"};
@@ -76,6 +102,15 @@ Result<ServerCert> issue_machine_certs(const MachineStore& store, MachineRecord&
     DM_TRY(ensure_ca_and_client(store.certs_dir(), k_organization, regenerate));
   }
   const auto certs = store.certs_dir();
+  auto ca_pem = read_file(certs / "ca.pem");
+  DM_TRY(ca_pem);
+  auto ca_expiry = certificate_expiry(*ca_pem);
+  if (ca_expiry && *ca_expiry <= std::chrono::system_clock::now()) {
+    return fail(fmt::format("the store's CA ({}) has expired: no certificate it signs is "
+                            "accepted; run 'dmachine regenerate-certs --client-certs {}' (then "
+                            "regenerate-certs for every other machine)",
+                            (certs / "ca.pem").string(), record.name));
+  }
   auto cert = make_server_cert(certs / "ca.pem", certs / "ca-key.pem", server_sans(record, ip),
                                k_organization);
   DM_TRY(cert);
@@ -97,6 +132,65 @@ Result<ServerCert> issue_machine_certs(const MachineStore& store, MachineRecord&
   record.auth.server_key_path = (machine_dir / "server-key.pem").string();
   record.auth.store_path = machine_dir.string();
   return cert;
+}
+
+std::string tls_expiry_warning(const MachineRecord& record,
+                               std::chrono::system_clock::time_point now) {
+  const std::string server = expiry_warning(
+      record.auth.server_cert_path, "TLS certificate",
+      fmt::format("run 'dmachine regenerate-certs {}'", record.name), now);
+  if (!server.empty()) {
+    return server;
+  }
+  return expiry_warning(
+      record.auth.ca_cert_path, "TLS CA certificate",
+      fmt::format("run 'dmachine regenerate-certs --client-certs {}' (then regenerate-certs for "
+                  "every other machine)",
+                  record.name),
+      now);
+}
+
+Result<void> require_store_ca(const MachineStore& store) {
+  const auto certs = store.certs_dir();
+  for (const char* file : {"ca.pem", "ca-key.pem"}) {
+    std::error_code error;
+    if (!std::filesystem::exists(certs / file, error)) {
+      return fail(fmt::format(
+          "the store's CA ({}) is missing: new certificates would need a new CA, and every "
+          "machine the old one signed would become unreachable; run 'dmachine regenerate-certs "
+          "--client-certs NAME...' to make a new CA on purpose (then every machine of the store "
+          "needs 'dmachine regenerate-certs')",
+          (certs / file).string()));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> renew_store_ca(const MachineStore& store,
+                                                const std::vector<std::string>& renewing) {
+  auto lock = store.lock_store();
+  DM_TRY(lock);
+  const auto certs = store.certs_dir();
+  auto old_ca = read_file(certs / "ca.pem");
+  std::vector<std::string> left_behind;
+  auto names = store.list_names();
+  DM_TRY(names);
+  for (const auto& name : *names) {
+    if (std::find(renewing.begin(), renewing.end(), name) != renewing.end()) {
+      continue;
+    }
+    auto server_pem = read_file(store.machine_dir(name) / "server.pem");
+    if (!server_pem) {
+      continue; // no engine certificate (made with --no-provision): nothing to renew
+    }
+    if (!old_ca || verify_certificate(*server_pem, *old_ca)) {
+      left_behind.push_back(name);
+    }
+  }
+  DM_TRY(store.ensure_layout());
+  DM_TRY_CTX(ensure_ca_and_client(certs, k_organization, RegenerateClient::yes),
+             "renew the store's CA");
+  return left_behind;
 }
 
 Result<void> setup_engine(RemoteShell& shell, MachineRecord& record, EngineSetupDeps& deps,

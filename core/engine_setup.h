@@ -8,6 +8,8 @@
 #include "core/progress.h"
 #include "core/provisioner.h"
 
+#include <chrono>
+
 namespace dm {
 
 struct EngineSetupDeps {
@@ -32,6 +34,23 @@ Result<ServerCert> issue_machine_certs(const MachineStore& store, MachineRecord&
 // create/provision: certificates, provisioning, then a TLS ping from this side.
 Result<void> setup_engine(RemoteShell& shell, MachineRecord& record, EngineSetupDeps& deps,
                           Progress& progress);
+
+// For ls: a warning, with the command to run, when the machine's server certificate
+// or the CA that signed it (every machine it signed then fails) expires within 30
+// days or has expired; "" otherwise.
+std::string tls_expiry_warning(const MachineRecord& record,
+                               std::chrono::system_clock::time_point now);
+
+// Fails, naming the fix, when the store has no CA: a new one would leave every
+// machine the old one signed unreachable (regenerate-certs without --client-certs).
+Result<void> require_store_ca(const MachineStore& store);
+
+// regenerate-certs --client-certs: makes the store's CA and client certificate
+// again, once, under the store lock. Returns the machines other than `renewing`
+// that still have a server certificate from the old CA (every other machine with
+// a server certificate when there was no old CA): they need regenerate-certs too.
+Result<std::vector<std::string>> renew_store_ca(const MachineStore& store,
+                                                const std::vector<std::string>& renewing);
 
 // regenerate-certs: new server certificate (and CA/client with regenerate yes),
 // uploaded; dockerd restarted without reinstalling anything.

@@ -13,6 +13,10 @@
 
 namespace dm {
 
+// direct: never through a proxy, whatever https_proxy/HTTPS_PROXY/ALL_PROXY say (a
+// machine's engine is reached directly); environment: libcurl's usual proxy variables.
+enum class ProxyUse { environment, direct };
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -26,8 +30,7 @@ struct HttpRequest {
   // When > 0, these replace timeout_seconds: the whole transfer, and the TCP connect alone.
   int timeout_ms = 0;
   int connect_timeout_ms = 0;
-  // Direct::yes ignores the *_proxy environment (a machine's engine or SSH port).
-  enum class Direct { no, yes } direct = Direct::no;
+  ProxyUse proxy = ProxyUse::environment;
   // ConnectOnly::yes opens the TCP connection to url's host and port and sends nothing:
   // a reachability check (the response is empty, status 0).
   enum class ConnectOnly { no, yes } connect_only = ConnectOnly::no;

@@ -4,6 +4,7 @@
 #include "core/shell_quote.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,17 @@ std::string octal(int mode) { return fmt::format("{:04o}", mode); }
 class Host {
 public:
   explicit Host(RemoteShell& shell) : m_shell(shell) {}
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+  // A failed step must not leave the staging directory (it may hold the
+  // server key) behind: best effort, the user owns it.
+  ~Host() {
+    if (!m_stage_dir.empty()) {
+      ExecOptions options;
+      options.timeout_seconds = k_short_timeout;
+      (void)m_shell.exec("rm -rf " + shell_quote(m_stage_dir), options);
+    }
+  }
 
   // The command line actually sent: as is for root, else via sudo -n sh -c.
   [[nodiscard]] std::string wrap(const std::string& command) const {
@@ -112,7 +124,8 @@ public:
       }
       return {};
     }
-    std::string command;
+    // The trap removes the staging directory whether the moves succeed or not.
+    std::string command = fmt::format("trap 'rm -rf {}' EXIT; ", m_stage_dir);
     std::vector<std::string> made_dirs;
     for (std::size_t i = 0; i < files.size(); ++i) {
       const auto& file = files[i];
@@ -129,8 +142,10 @@ public:
                              shell_quote(staged), shell_quote(temp), shell_quote(temp),
                              shell_quote(file.path));
     }
-    command += fmt::format("rm -rf {}", shell_quote(m_stage_dir));
-    DM_TRY(run_checked(command, k_short_timeout));
+    command += "true";
+    auto moved = run_checked(command, k_short_timeout);
+    m_stage_dir.clear(); // removed by the trap (as root) either way
+    DM_TRY(moved);
     return {};
   }
 
@@ -140,6 +155,16 @@ public:
   std::string m_stage_dir;
   std::string m_os_release_text;
 };
+
+// mktemp's answer, checked: it is used in the trap of a root command.
+bool is_stage_dir(const std::string& dir) {
+  const std::string prefix = "/tmp/dmachine.";
+  if (dir.rfind(prefix, 0) != 0 || dir.size() == prefix.size()) {
+    return false;
+  }
+  return std::all_of(dir.begin() + static_cast<std::ptrdiff_t>(prefix.size()), dir.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0; });
+}
 
 template <typename F> auto in_step(Progress& progress, const std::string& name, F&& body) {
   progress.step(name);
@@ -207,11 +232,12 @@ Result<void> open_session(Host& host, Progress& progress, Staging staging) {
     }
     host.m_privilege = Privilege::sudo;
     if (staging == Staging::needed) {
-      host.m_stage_dir = trim(sudo->out);
-      if (host.m_stage_dir.rfind("/tmp/dmachine.", 0) != 0) {
+      const std::string dir = trim(sudo->out);
+      if (!is_stage_dir(dir)) {
         return fail(fmt::format("run \"{}\": unexpected output: {}", command,
                                 output_tail(sudo->out)));
       }
+      host.m_stage_dir = dir;
     }
     return {};
   });
@@ -268,17 +294,27 @@ std::string hostname_command(const std::string& name) {
       n, name, k_engine_cert_dir);
 }
 
-std::string restart_command() {
-  return "systemctl daemon-reload || exit 1; systemctl enable docker.service >/dev/null 2>&1; "
+enum class LegacyLayout { keep, remove };
+
+// dmachine before issue 9 wrote its own drop-in and certificate directory: once
+// ours is in docker-machine's place, they go (the restart then reads one drop-in).
+std::string restart_command(LegacyLayout legacy) {
+  std::string prefix;
+  if (legacy == LegacyLayout::remove) {
+    prefix = fmt::format("rm -f {} && rm -rf {} || exit 1; ", k_legacy_dropin_path,
+                         k_legacy_cert_dir);
+  }
+  return prefix +
+         "systemctl daemon-reload || exit 1; systemctl enable docker.service >/dev/null 2>&1; "
          "if systemctl restart docker.service; then i=0; while [ $i -lt 30 ]; do if systemctl "
          "is-active --quiet docker.service; then exit 0; fi; i=$((i+1)); sleep 1; done; echo "
          "\"docker.service is not active 30 s after its restart\" >&2; fi; journalctl -u "
          "docker.service -n 20 --no-pager >&2; exit 1";
 }
 
-Result<void> restart_docker(Host& host, Progress& progress) {
+Result<void> restart_docker(Host& host, Progress& progress, LegacyLayout legacy) {
   return in_step(progress, "Restarting docker.service", [&]() -> Result<void> {
-    DM_TRY_CTX(host.run_checked(restart_command(), k_restart_timeout,
+    DM_TRY_CTX(host.run_checked(restart_command(legacy), k_restart_timeout,
                                 "systemctl restart docker.service"),
                "restart docker");
     return {};
@@ -302,20 +338,70 @@ Result<EngineProbe> probe_engine(Host& host) {
   return parse_engine_probe(result->out);
 }
 
+// The script goes to a fresh private file (mktemp), removed however it ends.
 std::string install_url_command(const std::string& url) {
-  const std::string script = "/tmp/dmachine-engine-install.sh";
-  return fmt::format("if command -v curl >/dev/null 2>&1; then curl -fsSL {0} -o {1}; else wget -qO "
-                     "{1} {0}; fi && sh {1}; rc=$?; rm -f {1}; exit $rc",
-                     shell_quote(url), script);
+  return fmt::format("f=$(mktemp /tmp/dmachine-install.XXXXXX) || exit 1; trap 'rm -f \"$f\"' "
+                     "EXIT; if command -v curl >/dev/null 2>&1; then curl -fsSL {0} -o \"$f\"; "
+                     "else wget -qO \"$f\" {0}; fi && sh \"$f\"",
+                     shell_quote(url));
+}
+
+// The dockerd configuration for the engine the probe found, or why it cannot
+// work on this host; checked before anything on the host changes.
+Result<DockerdConfigInput> dockerd_config_for(const ProvisionRequest& request,
+                                              const EngineProbe& probe) {
+  if (probe.dockerd_path.empty()) {
+    return fail("no Docker engine (dockerd) is installed on the host; run 'dmachine provision' "
+                "to install one");
+  }
+  DockerdConfigInput config;
+  config.dockerd_path = probe.dockerd_path;
+  config.port = request.engine_port;
+  config.driver_name = request.driver_name;
+  config.options = request.engine;
+  config.live_restore = request.live_restore;
+  auto activation = choose_socket_activation(probe);
+  DM_TRY_CTX(activation, "configure dockerd");
+  config.socket_activation = *activation;
+  DM_TRY_CTX(check_other_dropins(probe), "configure dockerd");
+  if (probe.daemon_json) {
+    DM_TRY_CTX(check_daemon_json(*probe.daemon_json, config), "configure dockerd");
+  }
+  return config;
+}
+
+// Certificates and the drop-in for the engine the probe found, then a restart:
+// the part provision and regenerate-certs share.
+Result<void> configure_engine(Host& host, const ProvisionRequest& request,
+                              const EngineProbe& probe, Progress& progress) {
+  DM_TRY(in_step(progress, "Installing certificates and the dockerd configuration",
+                 [&]() -> Result<void> {
+                   auto config = dockerd_config_for(request, probe);
+                   DM_TRY(config);
+                   auto files = cert_files(request);
+                   files.push_back({render_dockerd_dropin(*config), k_dockerd_dropin_path, 0644});
+                   DM_TRY_CTX(host.write_files(files), "install certificates and configuration");
+                   return {};
+                 }));
+  return restart_docker(host, progress, LegacyLayout::remove);
+}
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 } // namespace
 
 std::string engine_probe_command() {
   return "PATH=\"$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"; echo "
-         "\"dockerd=$(command -v dockerd)\"; if systemctl cat docker.socket >/dev/null 2>&1; then "
-         "echo socket=yes; else echo socket=no; fi; if [ -f /etc/docker/daemon.json ]; then echo "
-         "daemon.json:; cat /etc/docker/daemon.json; fi";
+         "\"dockerd=$(command -v dockerd)\"; systemctl show -p LoadState docker.socket "
+         "2>/dev/null | sed -n 's/^LoadState=/socket=/p'; systemctl show -p Requires "
+         "docker.service 2>/dev/null | sed -n 's/^Requires=/requires=/p'; for f in "
+         "/etc/systemd/system/docker.service.d/*.conf /run/systemd/system/docker.service.d/*.conf "
+         "/usr/lib/systemd/system/docker.service.d/*.conf; do if [ -f \"$f\" ] && grep -q "
+         "'^[[:space:]]*ExecStart[[:space:]]*=' \"$f\"; then echo \"execstart=$f\"; fi; done; if "
+         "[ -f /etc/docker/daemon.json ]; then echo daemon.json:; cat /etc/docker/daemon.json; fi";
 }
 
 EngineProbe parse_engine_probe(const std::string& out) {
@@ -326,10 +412,18 @@ EngineProbe parse_engine_probe(const std::string& out) {
     line = trim(line);
     if (line.rfind("dockerd=", 0) == 0) {
       probe.dockerd_path = line.substr(8);
-    } else if (line == "socket=yes") {
-      probe.socket_activation = SocketActivation::yes;
-    } else if (line == "socket=no") {
-      probe.socket_activation = SocketActivation::no;
+    } else if (line.rfind("socket=", 0) == 0) {
+      probe.socket_load_state = line.substr(7);
+    } else if (line.rfind("requires=", 0) == 0) {
+      std::istringstream units(line.substr(9));
+      std::string unit;
+      while (units >> unit) {
+        if (unit == "docker.socket") {
+          probe.service_requires_socket = true;
+        }
+      }
+    } else if (line.rfind("execstart=", 0) == 0) {
+      probe.exec_start_dropins.push_back(line.substr(10));
     } else if (line == "daemon.json:") {
       std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       probe.daemon_json = rest;
@@ -337,6 +431,45 @@ EngineProbe parse_engine_probe(const std::string& out) {
     }
   }
   return probe;
+}
+
+Result<SocketActivation> choose_socket_activation(const EngineProbe& probe) {
+  if (!probe.service_requires_socket) {
+    return SocketActivation::no;
+  }
+  if (probe.socket_load_state == "loaded") {
+    return SocketActivation::yes;
+  }
+  const std::string state = probe.socket_load_state.empty() ? "unknown" : probe.socket_load_state;
+  return fail(fmt::format(
+      "docker.service requires docker.socket (Requires=docker.socket), but docker.socket is {}, "
+      "so docker.service cannot start; {} or give docker.service a unit of its own without "
+      "Requires=docker.socket (systemctl edit --full docker.service), then provision again",
+      state,
+      state == "masked" ? "unmask it (systemctl unmask docker.socket)"
+                        : "install docker.socket"));
+}
+
+Result<void> check_other_dropins(const EngineProbe& probe) {
+  // systemd reads the drop-ins of all directories sorted by file name; the last
+  // ExecStart= wins.
+  std::vector<std::string> later;
+  for (const auto& path : probe.exec_start_dropins) {
+    if (basename_of(path) > std::string(k_dockerd_dropin_name) &&
+        std::find(later.begin(), later.end(), path) == later.end()) {
+      later.push_back(path);
+    }
+  }
+  if (later.empty()) {
+    return {};
+  }
+  return fail(fmt::format(
+      "{} set{} ExecStart= for docker.service and {} read after dmachine's {}, so dockerd would "
+      "not get dmachine's TLS flags; move {} settings to /etc/docker/daemon.json or remove {}, "
+      "then provision again",
+      fmt::join(later, ", "), later.size() == 1 ? "s" : "", later.size() == 1 ? "is" : "are",
+      k_dockerd_dropin_path, later.size() == 1 ? "its" : "their",
+      later.size() == 1 ? "it" : "them"));
 }
 
 Result<void> check_daemon_json(const std::string& text, const DockerdConfigInput& input) {
@@ -405,15 +538,6 @@ Result<ProvisionReport> provision_engine(RemoteShell& shell, const ProvisionRequ
                      }),
              "provision");
 
-  DM_TRY_CTX(in_step(progress, fmt::format("Setting the hostname to {}", request.machine_name),
-                     [&]() -> Result<void> {
-                       DM_TRY_CTX(host.run_checked(hostname_command(request.machine_name),
-                                                   k_short_timeout),
-                                  "set hostname");
-                       return {};
-                     }),
-             "provision");
-
   EngineProbe probe;
   DM_TRY_CTX(in_step(progress, "Checking for an installed Docker engine",
                      [&]() -> Result<void> {
@@ -422,6 +546,24 @@ Result<ProvisionReport> provision_engine(RemoteShell& shell, const ProvisionRequ
                          return fail(probed.error().with_context("check the engine"));
                        }
                        probe = *probed;
+                       if (probe.dockerd_path.empty()) {
+                         return {};
+                       }
+                       // An installed engine this host cannot run with dmachine's
+                       // configuration fails here, before the host is changed.
+                       auto config = dockerd_config_for(request, probe);
+                       if (!config) {
+                         return fail(config.error());
+                       }
+                       return {};
+                     }),
+             "provision");
+
+  DM_TRY_CTX(in_step(progress, fmt::format("Setting the hostname to {}", request.machine_name),
+                     [&]() -> Result<void> {
+                       DM_TRY_CTX(host.run_checked(hostname_command(request.machine_name),
+                                                   k_short_timeout),
+                                  "set hostname");
                        return {};
                      }),
              "provision");
@@ -460,28 +602,7 @@ Result<ProvisionReport> provision_engine(RemoteShell& shell, const ProvisionRequ
                "provision");
   }
 
-  DockerdConfigInput config;
-  config.dockerd_path = probe.dockerd_path;
-  config.socket_activation = probe.socket_activation;
-  config.port = request.engine_port;
-  config.driver_name = request.driver_name;
-  config.options = request.engine;
-  config.live_restore = request.live_restore;
-
-  DM_TRY_CTX(in_step(progress, "Installing certificates and the dockerd configuration",
-                     [&]() -> Result<void> {
-                       if (probe.daemon_json) {
-                         DM_TRY_CTX(check_daemon_json(*probe.daemon_json, config),
-                                    "configure dockerd");
-                       }
-                       auto files = cert_files(request);
-                       files.push_back({render_dockerd_dropin(config), k_dockerd_dropin_path, 0644});
-                       DM_TRY_CTX(host.write_files(files), "install certificates and configuration");
-                       return {};
-                     }),
-             "provision");
-
-  DM_TRY_CTX(restart_docker(host, progress), "provision");
+  DM_TRY_CTX(configure_engine(host, request, probe, progress), "provision");
   return report;
 }
 
@@ -491,12 +612,14 @@ Result<void> install_server_certs(RemoteShell& shell, const ProvisionRequest& re
   Host host(shell);
   DM_TRY_CTX(open_session(host, progress, Staging::needed), "install certificates");
   if (host.m_privilege == Privilege::root) {
-    DM_TRY_CTX(host.run_checked(fmt::format("mkdir -p -m 0755 {}", k_engine_cert_dir),
+    DM_TRY_CTX(host.run_checked(fmt::format("mkdir -p -m 0755 {} {}", k_engine_cert_dir,
+                                            k_dockerd_dropin_dir),
                                 k_short_timeout),
                "install certificates");
   }
-  DM_TRY_CTX(host.write_files(cert_files(request)), "install certificates");
-  DM_TRY_CTX(restart_docker(host, progress), "install certificates");
+  auto probe = probe_engine(host);
+  DM_TRY_CTX(probe, "install certificates: check the engine");
+  DM_TRY_CTX(configure_engine(host, request, *probe, progress), "install certificates");
   return {};
 }
 
@@ -518,7 +641,7 @@ Result<void> upgrade_engine(RemoteShell& shell, Progress& progress) {
                        return {};
                      }),
              "upgrade");
-  DM_TRY_CTX(restart_docker(host, progress), "upgrade");
+  DM_TRY_CTX(restart_docker(host, progress, LegacyLayout::keep), "upgrade");
   return {};
 }
 

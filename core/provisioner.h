@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dm {
 
@@ -33,7 +34,8 @@ struct ProvisionReport {
 Result<ProvisionReport> provision_engine(RemoteShell& shell, const ProvisionRequest& request,
                                          Progress& progress);
 
-// Uploads the certificates and restarts docker.service (regenerate-certs).
+// Uploads the certificates, rewrites the drop-in and restarts docker.service
+// (regenerate-certs): nothing is installed.
 Result<void> install_server_certs(RemoteShell& shell, const ProvisionRequest& request);
 
 // Upgrades the engine packages of the host's OS family and restarts docker.
@@ -43,14 +45,24 @@ Result<void> upgrade_engine(RemoteShell& shell, Progress& progress);
 
 // What the engine probe command reports about the host.
 struct EngineProbe {
-  std::string dockerd_path; // empty: no engine installed
-  SocketActivation socket_activation = SocketActivation::no;
+  std::string dockerd_path;      // empty: no engine installed
+  std::string socket_load_state; // docker.socket's LoadState: loaded, masked, not-found
+  bool service_requires_socket = false; // docker.service has Requires=docker.socket
+  std::vector<std::string> exec_start_dropins; // docker.service drop-ins setting ExecStart=
   std::optional<std::string> daemon_json; // /etc/docker/daemon.json when it exists
 };
 
 // The shell command printing the probe; parse_engine_probe reads its output.
 std::string engine_probe_command();
 EngineProbe parse_engine_probe(const std::string& out);
+
+// How dockerd gets its unix socket: from docker.socket (-H fd://) when docker.service
+// requires a loaded docker.socket, else its own (-H unix://). A required socket that is
+// masked or missing is an error: docker.service cannot start at all then.
+Result<SocketActivation> choose_socket_activation(const EngineProbe& probe);
+
+// Fails when another drop-in sets ExecStart= and is read after dmachine's (it would win).
+Result<void> check_other_dropins(const EngineProbe& probe);
 
 // Fails when daemon.json sets keys that conflict with the drop-in's flags
 // (dockerd refuses to start then), naming the keys and the fix.

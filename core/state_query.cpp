@@ -47,7 +47,7 @@ HttpRequest engine_request(const EngineEndpoint& endpoint, const std::string& pa
   request.ca_cert_path = endpoint.ca_cert_path;
   request.client_cert_path = endpoint.client_cert_path;
   request.client_key_path = endpoint.client_key_path;
-  request.direct = HttpRequest::Direct::yes;
+  request.proxy = ProxyUse::direct;
   return request;
 }
 
@@ -168,7 +168,7 @@ private:
     HttpRequest request;
     request.url = "http://" + host_port(host.query->ssh_host, host.query->ssh_port);
     request.connect_only = HttpRequest::ConnectOnly::yes;
-    request.direct = HttpRequest::Direct::yes;
+    request.proxy = ProxyUse::direct;
     // Unreachable hosts cost the connect budget from the start, not from this moment.
     Clock::time_point connect_end = std::max(m_t0 + m_connect, now + k_min_connect);
     connect_end = std::min(connect_end, m_deadline);

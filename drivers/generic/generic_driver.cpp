@@ -77,26 +77,32 @@ public:
   }
 
   Result<void> create() override {
+    namespace fs = std::filesystem;
     // The workflow generated a key in the machine directory; the server only
     // knows the user's key (or the agent's), so that one is used instead.
+    const fs::path copy = m_context.machine_dir / "id_rsa";
+    const fs::path copy_pub = m_context.machine_dir / "id_rsa.pub";
+    std::error_code same_error;
+    const bool is_the_copy = !m_user_key.empty() && fs::equivalent(m_user_key, copy, same_error);
     std::error_code ignored;
-    std::filesystem::remove(m_context.machine_dir / "id_rsa", ignored);
-    std::filesystem::remove(m_context.machine_dir / "id_rsa.pub", ignored);
+    if (!is_the_copy) {
+      fs::remove(copy, ignored);
+      fs::remove(copy_pub, ignored);
+    }
     if (m_user_key.empty()) {
       m_key_path.clear(); // ssh-agent
       return {};
     }
-    // Copied like docker-machine does, so the machine keeps working if the original moves.
-    auto copy = m_context.machine_dir / std::filesystem::path(m_user_key).filename();
-    std::error_code error;
-    std::filesystem::copy_file(m_user_key, copy, std::filesystem::copy_options::overwrite_existing,
-                               error);
-    if (error) {
-      return fail(fmt::format("copy SSH key \"{}\": {}", m_user_key, error.message()));
+    // Copied as docker-machine does, to machines/NAME/id_rsa (never under the
+    // key's own name, which could be a TLS file name such as key.pem), so the
+    // machine keeps working if the original moves.
+    if (!is_the_copy) {
+      DM_TRY(copy_private(m_user_key, copy));
+      const fs::path user_pub = m_user_key + ".pub";
+      if (fs::is_regular_file(user_pub, ignored)) {
+        DM_TRY(copy_private(user_pub, copy_pub));
+      }
     }
-    std::filesystem::permissions(copy, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write,
-                                 error);
     m_key_path = copy.string();
     return {};
   }
@@ -147,6 +153,23 @@ public:
   [[nodiscard]] int engine_port() const override { return m_engine_port; }
 
 private:
+  static Result<void> copy_private(const std::filesystem::path& from,
+                                   const std::filesystem::path& to) {
+    std::error_code error;
+    std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, error);
+    if (!error) {
+      std::filesystem::permissions(to,
+                                   std::filesystem::perms::owner_read |
+                                       std::filesystem::perms::owner_write,
+                                   error);
+    }
+    if (error) {
+      return fail(fmt::format("copy SSH key \"{}\" to {}: {}", from.string(), to.string(),
+                              error.message()));
+    }
+    return {};
+  }
+
   static Result<int> parse_port(const std::string& text, const std::string& flag) {
     try {
       size_t used = 0;

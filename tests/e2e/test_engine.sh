@@ -5,6 +5,7 @@
 # byte for byte; regenerate-certs under a running container; a failing create
 # leaving nothing; "Host is not running"; a docker-machine store adopted.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/dm_fixture.sh"
 e2e_init
 command -v docker >/dev/null || skip "the docker client is missing (apt-get install docker.io)"
 command -v openssl >/dev/null || skip "openssl is missing (apt-get install openssl)"
@@ -24,7 +25,7 @@ check_eq "dmachine version NAME is the engine's" "$(cat "$work/version")" "$(dm 
 check_contains "ls shows the engine version" "v$(cat "$work/version")" "$(dm ls --filter name=eng)"
 check_eq "ls URL" "tcp://$ip_eng:2376" "$(dm ls --format '{{.URL}}' --filter name=eng)"
 check_eq "provider label" "[provider=local]" "$(eval "$(dm env eng)"; docker info --format '{{.Labels}}')"
-check_eq "server key is 0600 on the host" "600" "$(dm ssh eng -- stat -c %a /etc/docker/dmachine/server-key.pem)"
+check_eq "server key is 0600 on the host" "600" "$(dm ssh eng -- stat -c %a /etc/docker/server-key.pem)"
 check_eq "client key is 0600 in the store" "600" "$(stat -c %a "$S/machines/eng/key.pem")"
 check_eq "store certs dir is 0700" "700" "$(stat -c %a "$S/certs")"
 mkdir -p "$work/bb/bin"
@@ -117,7 +118,7 @@ check_eq "engine answers over TLS" "$(dm ssh gen -- dockerd --version | sed 's/D
 labels=$(eval "$(dm env gen)"; docker info --format '{{.Labels}}')
 check_contains "--engine-label reaches dockerd" "tier=e2e" "$labels"
 check_contains "provider label" "provider=generic" "$labels"
-check_eq "--engine-opt reaches dockerd" "warn" "$(eval "$(dm env gen)"; docker info --format '{{.LoggingDriver}}' >/dev/null; dm ssh gen -- cat /etc/systemd/system/docker.service.d/10-dmachine.conf | grep -o 'log-level=[a-z]*' | cut -d= -f2)"
+check_eq "--engine-opt reaches dockerd" "warn" "$(eval "$(dm env gen)"; docker info --format '{{.LoggingDriver}}' >/dev/null; dm ssh gen -- cat /etc/systemd/system/docker.service.d/10-machine.conf | grep -o 'log-level=[a-z]*' | cut -d= -f2)"
 check_eq "status of a generic machine" "Running" "$(dm status gen)"
 check_contains "generic stop is not supported" "does not support stop" "$(dm stop gen 2>&1)"
 out=$(dm rm -y gen)
@@ -132,7 +133,7 @@ echo "deploy ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/deploy; echo "pw ALL=(ALL) 
 check_exit "create -d generic as a sudo user" 0 dm create -d generic --generic-ip-address "$ip_users" \
   --generic-ssh-user deploy --generic-ssh-key "$S/machines/users/id_rsa" asdeploy
 check_exit "its engine answers over TLS" 0 dm version asdeploy
-check_eq "certificates were installed as root" "root 600" "$(dm ssh users -- "stat -c '%U %a' /etc/docker/dmachine/server-key.pem")"
+check_eq "certificates were installed as root" "root 600" "$(dm ssh users -- "stat -c '%U %a' /etc/docker/server-key.pem")"
 t0=$(date +%s)
 out=$(dm create -d generic --generic-ip-address "$ip_users" --generic-ssh-user pw \
   --generic-ssh-key "$S/machines/users/id_rsa" aspw 2>&1)
@@ -171,21 +172,9 @@ done
 
 log "a docker-machine store (the fixture) adopted against a real host"
 D=$(mktemp -d)
-cp -r "$DM_SOURCE_DIR/tests/fixtures/docker-machine-store/." "$D/"
-chmod -R u+w "$D"
 # The host already has an engine: provisioning keeps it (the record's InstallURL,
 # https://get.docker.com, is never fetched: no address outside this computer).
-cp "$S/machines/users/id_rsa" "$D/machines/node1/id_ed25519"
-python3 - "$D/machines/node1/config.json" "$ip_users" "$D" <<'EOF'
-import json, sys
-path, ip, store = sys.argv[1:]
-doc = json.load(open(path))
-doc["Driver"]["IPAddress"] = ip          # never contact the fixture's own address
-doc["Driver"]["SSHKeyPath"] = store + "/machines/node1/id_ed25519"
-doc["Driver"]["SSHKey"] = store + "/machines/node1/id_ed25519"
-doc["Driver"]["StorePath"] = store
-json.dump(doc, open(path, "w"), indent=4)
-EOF
+adopt_dm_fixture "$D" "$ip_users" "$S/machines/users/id_rsa"
 cp "$D/machines/node1/config.json" "$work/before.json"
 check_eq "ls lists the docker-machine record" "node1 generic Running" \
   "$(MACHINE_STORAGE_PATH=$D "$DMACHINE" ls --format '{{.Name}} {{.DriverName}} {{.State}}')"

@@ -48,6 +48,7 @@ TEST_CASE("engine_ping sends GET /_ping with the TLS paths", "[engine_api]") {
   CHECK(req.client_cert_path == "/s/certs/cert.pem");
   CHECK(req.client_key_path == "/s/certs/key.pem");
   CHECK(req.timeout_seconds == 7);
+  CHECK(req.proxy == dm::ProxyUse::direct); // https_proxy never applies to a machine's engine
 
   http.push_response(200, "nope");
   auto bad_body = dm::engine_ping(http, endpoint, 7);
@@ -294,6 +295,17 @@ TEST_CASE("CurlHttpClient talks mutual TLS to a loopback server", "[engine_api][
     auto missing = dm::engine_get(http, endpoint, "/nothing", 5);
     REQUIRE_FALSE(missing);
     CHECK_THAT(missing.error().message, Catch::Contains("page not found"));
+  }
+  SECTION("https_proxy (a closed port) does not apply to the engine") {
+    ::setenv("https_proxy", "http://127.0.0.1:1", 1);
+    ::setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+    ::setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+    auto ping = dm::engine_ping(http, endpoint, 5);
+    ::unsetenv("https_proxy");
+    ::unsetenv("HTTPS_PROXY");
+    ::unsetenv("ALL_PROXY");
+    INFO((ping ? std::string("ok") : ping.error().message));
+    CHECK(ping);
   }
   SECTION("no client certificate is refused") {
     dm::EngineEndpoint anonymous = endpoint;

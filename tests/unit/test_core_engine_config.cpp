@@ -14,9 +14,9 @@ dm::DockerdConfigInput base_input() {
   return input;
 }
 
-const std::string k_tls = "--tlsverify --tlscacert /etc/docker/dmachine/ca.pem --tlscert "
-                          "/etc/docker/dmachine/server.pem --tlskey "
-                          "/etc/docker/dmachine/server-key.pem";
+// docker-machine's certificate paths: scripts and docs rely on them.
+const std::string k_tls = "--tlsverify --tlscacert /etc/docker/ca.pem --tlscert "
+                          "/etc/docker/server.pem --tlskey /etc/docker/server-key.pem";
 
 } // namespace
 
@@ -86,4 +86,14 @@ TEST_CASE("systemd_quote_exec_word", "[engine_config]") {
   CHECK(dm::systemd_quote_exec_word("it's") == "\"it's\"");
   CHECK(dm::systemd_quote_exec_word("${X}") == "$${X}");
   CHECK(dm::systemd_quote_exec_word("%h") == "%%h");
+}
+
+TEST_CASE("the drop-in and certificates are where docker-machine puts them", "[engine_config]") {
+  CHECK(std::string(dm::k_dockerd_dropin_path) ==
+        "/etc/systemd/system/docker.service.d/10-machine.conf");
+  CHECK(std::string(dm::k_dockerd_dropin_path) ==
+        std::string(dm::k_dockerd_dropin_dir) + "/" + dm::k_dockerd_dropin_name);
+  CHECK(std::string(dm::k_engine_cert_dir) == "/etc/docker");
+  // The old name sorts before docker-machine's, so it could never win over it.
+  CHECK(std::string("10-dmachine.conf") < std::string(dm::k_dockerd_dropin_name));
 }

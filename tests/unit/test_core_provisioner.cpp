@@ -32,8 +32,12 @@ dm::ProvisionRequest request() {
 }
 
 const std::string k_probe = "command -v dockerd";
-const std::string k_installed = "dockerd=/usr/sbin/dockerd\nsocket=yes\n";
-const std::string k_missing = "dockerd=\nsocket=no\n";
+// Debian's docker.io: docker.service Requires=docker.socket, which is loaded.
+const std::string k_installed =
+    "dockerd=/usr/sbin/dockerd\nsocket=loaded\nrequires=docker.socket sysinit.target system.slice\n";
+const std::string k_missing = "dockerd=\nsocket=not-found\nrequires=\n";
+const std::string k_restart_prefix = "exec: rm -f /etc/systemd/system/docker.service.d/10-dmachine.conf "
+                                     "&& rm -rf /etc/docker/dmachine || exit 1; systemctl daemon-reload";
 
 void as_root(FakeRemoteShell& shell, const std::string& os = "debian-12") {
   shell.on("id -u", ExecResult{0, "0\nroot\n" + os_release(os), ""});
@@ -69,15 +73,18 @@ TEST_CASE("provision: Debian as root with an installed engine keeps it", "[provi
   const auto& events = shell.events();
   REQUIRE(events.size() == 8);
   CHECK(events[0] == "exec: id -u && id -un && cat /etc/os-release");
-  CHECK(starts_with(events[1], "exec: { hostnamectl set-hostname web1 2>/dev/null || hostname web1; } && echo web1 > /etc/hostname"));
-  CHECK(events[1].find("127.0.1.1 web1") != std::string::npos);
-  CHECK(events[1].find("mkdir -p -m 0755 /etc/docker/dmachine /etc/systemd/system/docker.service.d") != std::string::npos);
-  CHECK(events[2] == "exec: " + dm::engine_probe_command());
-  CHECK(events[3] == "upload: /etc/docker/dmachine/ca.pem 0644");
-  CHECK(events[4] == "upload: /etc/docker/dmachine/server.pem 0644");
-  CHECK(events[5] == "upload: /etc/docker/dmachine/server-key.pem 0600");
-  CHECK(events[6] == "upload: /etc/systemd/system/docker.service.d/10-dmachine.conf 0644");
-  CHECK(starts_with(events[7], "exec: systemctl daemon-reload"));
+  // The engine is checked before the host changes at all.
+  CHECK(events[1] == "exec: " + dm::engine_probe_command());
+  CHECK(starts_with(events[2], "exec: { hostnamectl set-hostname web1 2>/dev/null || hostname web1; } && echo web1 > /etc/hostname"));
+  CHECK(events[2].find("127.0.1.1 web1") != std::string::npos);
+  CHECK(events[2].find("mkdir -p -m 0755 /etc/docker /etc/systemd/system/docker.service.d") != std::string::npos);
+  // docker-machine's paths: its drop-in and certificates are overwritten, the
+  // ones of dmachine before issue 9 removed.
+  CHECK(events[3] == "upload: /etc/docker/ca.pem 0644");
+  CHECK(events[4] == "upload: /etc/docker/server.pem 0644");
+  CHECK(events[5] == "upload: /etc/docker/server-key.pem 0600");
+  CHECK(events[6] == "upload: /etc/systemd/system/docker.service.d/10-machine.conf 0644");
+  CHECK(starts_with(events[7], k_restart_prefix));
   CHECK(events[7].find("systemctl restart docker.service") != std::string::npos);
   CHECK(events[7].find("journalctl -u docker.service -n 20 --no-pager") != std::string::npos);
 
@@ -160,7 +167,7 @@ TEST_CASE("provision: an apt lock that never goes away fails after bounded retri
 TEST_CASE("provision: --engine-install-url runs the script instead of packages", "[provisioner]") {
   FakeRemoteShell shell;
   as_root(shell);
-  shell.on_sequence(k_probe, {ExecResult{0, k_missing, ""}, ExecResult{0, "dockerd=/usr/bin/dockerd\nsocket=no\n", ""}});
+  shell.on_sequence(k_probe, {ExecResult{0, k_missing, ""}, ExecResult{0, "dockerd=/usr/bin/dockerd\nsocket=not-found\nrequires=\n", ""}});
   auto req = request();
   req.engine.install_url = "https://get.docker.com";
   Run run;
@@ -168,7 +175,10 @@ TEST_CASE("provision: --engine-install-url runs the script instead of packages",
   REQUIRE(report);
   CHECK(report->engine_state == "installed");
   CHECK(shell.count("apt-get") == 0);
-  CHECK(shell.count("curl -fsSL https://get.docker.com -o /tmp/dmachine-engine-install.sh") == 1);
+  // A fresh private file, not a fixed /tmp path another user could plant.
+  CHECK(shell.count("f=$(mktemp /tmp/dmachine-install.XXXXXX) || exit 1; trap 'rm -f \"$f\"' EXIT;") == 1);
+  CHECK(shell.count("curl -fsSL https://get.docker.com -o \"$f\"") == 1);
+  CHECK(shell.count("/tmp/dmachine-engine-install.sh") == 0);
   CHECK(shell.uploads().back().data.find("/usr/bin/dockerd -H unix:///var/run/docker.sock") != std::string::npos);
 }
 
@@ -193,8 +203,9 @@ TEST_CASE("provision: non-root user runs everything through sudo -n", "[provisio
   CHECK(shell.uploads()[2].path == "/tmp/dmachine.Ab12Cd/2");
   CHECK(shell.uploads()[2].mode == 0600);
   CHECK(shell.uploads()[2].data == k_key);
-  CHECK(commands[4].find("install -m 0600 /tmp/dmachine.Ab12Cd/2 /etc/docker/dmachine/server-key.pem.dmachine-new && mv -f /etc/docker/dmachine/server-key.pem.dmachine-new /etc/docker/dmachine/server-key.pem") != std::string::npos);
-  CHECK(commands[4].find("rm -rf /tmp/dmachine.Ab12Cd") != std::string::npos);
+  CHECK(commands[4].find("install -m 0600 /tmp/dmachine.Ab12Cd/2 /etc/docker/server-key.pem.dmachine-new && mv -f /etc/docker/server-key.pem.dmachine-new /etc/docker/server-key.pem") != std::string::npos);
+  // The staging directory goes whether the moves succeed or not.
+  CHECK(commands[4].find("sudo -n sh -c 'trap '\\''rm -rf /tmp/dmachine.Ab12Cd'\\'' EXIT; ") == 0);
   CHECK(commands[5].find("systemctl restart docker.service") != std::string::npos);
 }
 
@@ -268,13 +279,19 @@ TEST_CASE("provision: transport errors name the command", "[provisioner]") {
 TEST_CASE("install_server_certs uploads the certificates and restarts", "[provisioner]") {
   FakeRemoteShell shell;
   as_root(shell);
+  shell.on(k_probe, ExecResult{0, k_installed, ""});
   auto result = dm::install_server_certs(shell, request());
   REQUIRE(result);
   const auto& events = shell.events();
-  REQUIRE(events.size() == 6);
-  CHECK(events[1] == "exec: mkdir -p -m 0755 /etc/docker/dmachine");
-  CHECK(events[4] == "upload: /etc/docker/dmachine/server-key.pem 0600");
-  CHECK(events[5].find("systemctl restart docker.service") != std::string::npos);
+  REQUIRE(events.size() == 8);
+  CHECK(events[1] == "exec: mkdir -p -m 0755 /etc/docker /etc/systemd/system/docker.service.d");
+  CHECK(events[2] == "exec: " + dm::engine_probe_command());
+  CHECK(events[5] == "upload: /etc/docker/server-key.pem 0600");
+  // The drop-in is rewritten too: a host of dmachine before issue 9 moves to
+  // docker-machine's layout, a docker-machine host gets dmachine's flags.
+  CHECK(events[6] == "upload: /etc/systemd/system/docker.service.d/10-machine.conf 0644");
+  CHECK(starts_with(events[7], k_restart_prefix));
+  CHECK(events[7].find("systemctl restart docker.service") != std::string::npos);
   CHECK(shell.count("apt-get") == 0);
 }
 
@@ -290,14 +307,20 @@ TEST_CASE("upgrade_engine runs the family's upgrade and restarts", "[provisioner
 }
 
 TEST_CASE("parse_engine_probe and check_daemon_json", "[provisioner]") {
-  auto probe = dm::parse_engine_probe("dockerd=/usr/bin/dockerd\nsocket=no\ndaemon.json:\n{\"a\": 1}\n");
+  auto probe = dm::parse_engine_probe(
+      "dockerd=/usr/bin/dockerd\nsocket=masked\nrequires=sysinit.target\nexecstart=/etc/systemd/"
+      "system/docker.service.d/override.conf\ndaemon.json:\n{\"a\": 1}\n");
   CHECK(probe.dockerd_path == "/usr/bin/dockerd");
-  CHECK(probe.socket_activation == dm::SocketActivation::no);
+  CHECK(probe.socket_load_state == "masked");
+  CHECK_FALSE(probe.service_requires_socket);
+  CHECK(probe.exec_start_dropins ==
+        std::vector<std::string>{"/etc/systemd/system/docker.service.d/override.conf"});
   REQUIRE(probe.daemon_json);
   CHECK(*probe.daemon_json == "{\"a\": 1}\n");
-  auto none = dm::parse_engine_probe("dockerd=\nsocket=yes\n");
+  auto none = dm::parse_engine_probe("dockerd=\nsocket=loaded\nrequires=docker.socket\n");
   CHECK(none.dockerd_path.empty());
-  CHECK(none.socket_activation == dm::SocketActivation::yes);
+  CHECK(none.socket_load_state == "loaded");
+  CHECK(none.service_requires_socket);
   CHECK_FALSE(none.daemon_json);
 
   dm::DockerdConfigInput input;
@@ -311,4 +334,125 @@ TEST_CASE("parse_engine_probe and check_daemon_json", "[provisioner]") {
   auto broken = dm::check_daemon_json("{not json", input);
   REQUIRE_FALSE(broken);
   CHECK(broken.error().message.find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("socket activation follows docker.service and docker.socket", "[provisioner]") {
+  dm::EngineProbe probe;
+  probe.dockerd_path = "/usr/sbin/dockerd";
+
+  // Debian's and docker-ce's units: Requires=docker.socket, the socket is loaded.
+  probe.service_requires_socket = true;
+  probe.socket_load_state = "loaded";
+  auto stock = dm::choose_socket_activation(probe);
+  REQUIRE(stock);
+  CHECK(*stock == dm::SocketActivation::yes);
+
+  // A unit of its own (systemctl edit --full) without the socket: dockerd makes its own.
+  probe.service_requires_socket = false;
+  for (const char* state : {"masked", "not-found", "loaded", ""}) {
+    probe.socket_load_state = state;
+    auto custom = dm::choose_socket_activation(probe);
+    REQUIRE(custom);
+    CHECK(*custom == dm::SocketActivation::no);
+  }
+
+  // The stock unit with the socket masked cannot start at all: say so.
+  probe.service_requires_socket = true;
+  probe.socket_load_state = "masked";
+  auto masked = dm::choose_socket_activation(probe);
+  REQUIRE_FALSE(masked);
+  CHECK_THAT(masked.error().message, Catch::Contains("docker.socket is masked"));
+  CHECK_THAT(masked.error().message, Catch::Contains("systemctl unmask docker.socket"));
+  CHECK_THAT(masked.error().message, Catch::Contains("systemctl edit --full docker.service"));
+  probe.socket_load_state = "not-found";
+  auto absent = dm::choose_socket_activation(probe);
+  REQUIRE_FALSE(absent);
+  CHECK_THAT(absent.error().message, Catch::Contains("docker.socket is not-found"));
+}
+
+TEST_CASE("provision: docker.socket masked and a unit of its own: -H unix://", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_root(shell);
+  shell.on(k_probe, ExecResult{0, "dockerd=/usr/sbin/dockerd\nsocket=masked\nrequires=sysinit.target\n", ""});
+  Run run;
+  REQUIRE(dm::provision_engine(shell, request(), run.progress));
+  const std::string& dropin = shell.uploads().back().data;
+  CHECK(starts_with(dropin, "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2376"));
+  CHECK(dropin.find("fd://") == std::string::npos);
+}
+
+TEST_CASE("provision: docker.socket masked under the stock unit fails before writing", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_root(shell);
+  shell.on(k_probe, ExecResult{0, "dockerd=/usr/sbin/dockerd\nsocket=masked\nrequires=docker.socket sysinit.target\n", ""});
+  Run run;
+  auto report = dm::provision_engine(shell, request(), run.progress);
+  REQUIRE_FALSE(report);
+  CHECK_THAT(report.error().message, Catch::StartsWith("provision: configure dockerd: docker.service requires docker.socket"));
+  CHECK(shell.uploads().empty());
+  CHECK(shell.count("systemctl restart") == 0);
+}
+
+TEST_CASE("provision: a docker-machine host's drop-in is overwritten, not added to", "[provisioner]") {
+  // docker-machine wrote 10-machine.conf with ExecStart=; it is the file dmachine
+  // writes, so it does not count as another drop-in.
+  FakeRemoteShell shell;
+  as_root(shell);
+  shell.on(k_probe, ExecResult{0, k_installed + "execstart=/etc/systemd/system/docker.service.d/10-machine.conf\n"
+                                                "execstart=/etc/systemd/system/docker.service.d/10-dmachine.conf\n", ""});
+  Run run;
+  REQUIRE(dm::provision_engine(shell, request(), run.progress));
+  CHECK(shell.uploads().back().path == "/etc/systemd/system/docker.service.d/10-machine.conf");
+  CHECK(starts_with(shell.events().back(), k_restart_prefix));
+}
+
+TEST_CASE("provision: a later drop-in setting ExecStart= is reported, nothing written", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_root(shell);
+  shell.on(k_probe, ExecResult{0, k_installed + "execstart=/etc/systemd/system/docker.service.d/override.conf\n", ""});
+  Run run;
+  auto report = dm::provision_engine(shell, request(), run.progress);
+  REQUIRE_FALSE(report);
+  CHECK_THAT(report.error().message, Catch::Contains("/etc/systemd/system/docker.service.d/override.conf sets ExecStart="));
+  CHECK(shell.uploads().empty());
+
+  dm::EngineProbe earlier;
+  earlier.exec_start_dropins = {"/etc/systemd/system/docker.service.d/05-old.conf",
+                                "/run/systemd/system/docker.service.d/10-dmachine.conf"};
+  CHECK(dm::check_other_dropins(earlier));
+}
+
+TEST_CASE("provision: a failing install as a sudo user removes the staging directory", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_user(shell);
+  shell.on("sudo -n true", ExecResult{0, "/tmp/dmachine.Ab12Cd\n", ""});
+  shell.on(k_probe, ExecResult{0, k_missing, ""});
+  shell.on("apt-get install", ExecResult{100, "", "E: Unable to locate package docker.io\n"});
+  Run run;
+  REQUIRE_FALSE(dm::provision_engine(shell, request(), run.progress));
+  CHECK(shell.commands().back() == "rm -rf /tmp/dmachine.Ab12Cd");
+  CHECK(shell.uploads().empty());
+}
+
+TEST_CASE("provision: a failing move as a sudo user leaves no key behind", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_user(shell);
+  shell.on("sudo -n true", ExecResult{0, "/tmp/dmachine.Ab12Cd\n", ""});
+  shell.on(k_probe, ExecResult{0, k_installed, ""});
+  shell.on("install -m", ExecResult{1, "", "install: cannot create regular file: Read-only file system\n"});
+  Run run;
+  REQUIRE_FALSE(dm::provision_engine(shell, request(), run.progress));
+  // The trap of the move command removed it as root; nothing runs after.
+  CHECK(shell.commands().back().find("trap '\\''rm -rf /tmp/dmachine.Ab12Cd'\\'' EXIT") != std::string::npos);
+}
+
+TEST_CASE("provision: an odd mktemp answer is refused", "[provisioner]") {
+  FakeRemoteShell shell;
+  as_user(shell);
+  shell.on("sudo -n true", ExecResult{0, "/tmp/dmachine.x; reboot\n", ""});
+  Run run;
+  auto report = dm::provision_engine(shell, request(), run.progress);
+  REQUIRE_FALSE(report);
+  CHECK_THAT(report.error().message, Catch::Contains("unexpected output"));
+  CHECK(shell.commands().size() == 2); // nothing else, no cleanup of that path
 }

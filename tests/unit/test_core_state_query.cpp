@@ -149,7 +149,7 @@ TEST_CASE("an engine that answers /_ping gives STATE and DOCKER in one request",
   const HttpRequest& ping = batch.started()[0].request;
   CHECK(ping.ca_cert_path == "/s/ca.pem");
   CHECK(ping.client_key_path == "/s/key.pem");
-  CHECK(ping.direct == HttpRequest::Direct::yes);
+  CHECK(ping.proxy == dm::ProxyUse::direct);
   CHECK(ping.connect_timeout_ms == 2000);
 }
 
