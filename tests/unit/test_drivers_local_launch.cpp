@@ -26,7 +26,7 @@ nlohmann::json good_record(const fs::path& store) {
   options.values["local-mirror"] = {"http://deb.debian.org/debian"};
   REQUIRE(driver->set_options(options));
   auto config = driver->config();
-  config["IPAddress"] = "10.213.250.2";
+  config["IPAddress"] = "10.213.0.2"; // a host of the default subnet
   return config;
 }
 
