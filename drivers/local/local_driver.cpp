@@ -264,8 +264,8 @@ public:
     if (!m_record_error.empty()) {
       // Nothing the record names is trusted: only the machine's own directory is cleared.
       DM_TRY_CTX(remove_tree(local_dir()), "remove the host's files");
-      return fail(fmt::format("{}; only the store entry was removed (remove what the host left "
-                              "on this computer by hand)",
+      return fail(fmt::format("{}; nothing outside the store was touched (remove what the host "
+                              "may have left on this computer by hand)",
                               m_record_error));
     }
     DM_TRY(kill());

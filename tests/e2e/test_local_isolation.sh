@@ -4,8 +4,8 @@
 # must not reach this computer's files (a marker made here, the store's
 # ca-key.pem); no host process is visible; no block device can be opened or
 # mounted; /sys and /proc/sys (but its net part) are read-only; the capabilities
-# that act on the whole computer are gone; and dockerd still runs containers
-# with a published port.
+# that act on the whole computer are gone; dockerd still runs containers
+# with a published port; and root inside cannot lift --local-memory.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 command -v gcc >/dev/null || skip "gcc is missing (apt-get install gcc): it builds the probes"
@@ -59,6 +59,16 @@ case "$out" in
 *) pass "this computer's disk ($root_dev) can be neither read nor mounted" ;;
 esac
 
+# This computer may refuse block devices to everyone already: the machine's own rules are
+# checked too (cgroup v1 devices controller, seen from inside the machine).
+if [ -d /sys/fs/cgroup/devices ]; then
+  list=$(dm ssh iso -- cat /sys/fs/cgroup/devices/devices.list 2>&1)
+  check_eq "the devices cgroup grants no block device and not all devices" "" \
+    "$(printf '%s\n' "$list" | grep -E '^a |^b .* [^ ]*[rw]')"
+  check_contains "the devices cgroup grants /dev/null" "c 1:3 rwm" "$list"
+  check_exit "root inside cannot grant itself this computer's disk" 1 dm ssh iso -- sh -c "echo 'b $major:$minor rwm' > /sys/fs/cgroup/devices/devices.allow"
+fi
+
 log "read-only /sys and /proc/sys"
 out=$(dm ssh iso -- 'for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/ksm/run /sys/class/net/lo/mtu; do [ -e $f ] && { sh -c "cat $f | head -c 0 > $f" 2>&1 || true; }; done; echo end')
 check_contains "writes to /sys fail" "Read-only file system" "$out"
@@ -100,4 +110,17 @@ done
 check_eq "a published port answers from this computer" "isolated-but-working" "$body"
 
 check_exit "rm iso" 0 dm rm -y iso
+
+log "limits root inside cannot lift"
+check_exit "create lim (--local-memory 256)" 0 dm create -d local --no-provision --local-memory 256 lim
+id=$(grep -o '"Netns": *"dm-[0-9a-f]*"' "$S/machines/lim/config.json" | grep -o '[0-9a-f]\{8\}')
+if [ -d /sys/fs/cgroup/memory ]; then
+  limit_file=memory.limit_in_bytes inside=/sys/fs/cgroup/memory unlimited=-1 outside=/sys/fs/cgroup/memory/dmachine/$id
+else
+  limit_file=memory.max inside=/sys/fs/cgroup unlimited=max outside=/sys/fs/cgroup/dmachine/$id
+fi
+dm ssh lim -- "echo $unlimited > $inside/$limit_file" >/dev/null 2>&1
+check_eq "the machine's memory limit is still 256 MB after root inside tried to lift it" \
+  "$((256 * 1024 * 1024))" "$(cat "$outside/$limit_file" 2>&1)"
+check_exit "rm lim" 0 dm rm -y lim
 e2e_finish

@@ -86,7 +86,7 @@ TEST_CASE("local driver: fields naming paths on this computer are checked", "[lo
     fs::create_directories(machine_dir / "local" / "upper");
     auto removed = driver->remove();
     REQUIRE_FALSE(removed);
-    CHECK_THAT(removed.error().message, Catch::Contains("only the store entry was removed"));
+    CHECK_THAT(removed.error().message, Catch::Contains("nothing outside the store was touched"));
     CHECK_FALSE(fs::exists(machine_dir / "local"));
     CHECK(fs::exists(store.path() / "outside"));
   }
