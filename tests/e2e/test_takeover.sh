@@ -159,8 +159,9 @@ check_eq "regenerate-certs --client-certs a b exits 0" "0" "$?"
 [ "$ca_before" != "$(cat "$S/certs/ca.pem")" ] && pass "the CA was renewed" || failed "the CA was renewed"
 check_eq "one CA renewal" "1" "$(printf '%s\n' "$out" | grep -c 'Regenerating the CA')"
 for m in a b; do
-  check_eq "$m reachable with docker --tlsverify" "ok" \
-    "$(docker_tls "$(dm ip $m)" "$S/machines/$m" version --format '{{.Server.Version}}' >/dev/null && echo ok)"
+  # env checks the engine with the store's (new) CA and client certificate first.
+  check_eq "$m reachable: env, then docker --tlsverify" "ok" \
+    "$(eval "$(dm env $m)" && docker version --format '{{.Server.Version}}' >/dev/null && echo ok)"
 done
 check_contains "the machines left on the old CA are listed with what to run" \
   "dmachine regenerate-certs -f masked pem taken" "$out"
