@@ -23,9 +23,8 @@ dm rm -y warm >/dev/null
 
 # big_run MANAGERS WORKERS: one timed cluster create with its phases, then cluster rm.
 big_run() {
-  local name="big" t load_before netns_before
+  local name="big" t load_before
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  netns_before=$(ip netns list | wc -l)
   t=$(now)
   "$DMACHINE" cluster create -d local --managers "$1" --workers "$2" "$name" >/dev/null \
     2>"$BENCH_STORE/big.err" || { echo "bench: cluster create $1+$2 failed:" >&2; tail -5 "$BENCH_STORE/big.err" >&2; }
@@ -40,7 +39,8 @@ big_run() {
   grep -E 'Warning|continues in the background|join attempt' "$BENCH_STORE/big.err" | sed 's/^/  | /' | head -10
   printf '%-52s %s -> %s\n' "  load average (1, 5, 15 min) before -> after" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
   timeout 900 "$DMACHINE" cluster rm -y -f "$name" >/dev/null 2>&1
-  printf '%-52s %s\n' "  namespaces left after cluster rm" "$(($(ip netns list | wc -l) - netns_before))"
+  printf '%-52s %s\n' "  machines / veths on the bridge after cluster rm" \
+    "$(ls "$BENCH_STORE/machines" | wc -l) / $(ip -o link show master "$LOCAL_BRIDGE" 2>/dev/null | wc -l)"
 }
 
 if [ "${1:-}" = big ]; then

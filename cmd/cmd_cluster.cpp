@@ -134,6 +134,18 @@ int next_index(const ClusterRecord& record, NodeRole role) {
   return highest + 1;
 }
 
+// The lock of a cluster that exists: a missing one is not_found and leaves no lock file.
+Result<FileLock> lock_existing_cluster(CommandContext& context, const std::string& name) {
+  ClusterStore clusters(context.store);
+  if (name.empty()) {
+    return fail(ErrorKind::usage, "Error: No cluster name specified");
+  }
+  if (!clusters.exists(name)) {
+    return fail(ErrorKind::not_found, cluster_not_found_message(name));
+  }
+  return clusters.lock(name, 60);
+}
+
 Result<ClusterRecord> load_cluster(CommandContext& context, const std::string& name) {
   if (name.empty()) {
     return fail(ErrorKind::usage, "Error: No cluster name specified");
@@ -164,7 +176,7 @@ Result<int> set_roles(CommandContext& context, std::vector<std::string> args, No
   if (nodes.empty()) {
     return fail(ErrorKind::usage, "Error: Expected a cluster name and one or more node names");
   }
-  auto lock = ClusterStore(context.store).lock(name, 60);
+  auto lock = lock_existing_cluster(context, name);
   DM_TRY(lock);
   auto record = load_cluster(context, name);
   DM_TRY(record);
@@ -316,7 +328,7 @@ Result<int> cluster_add(CommandContext& context, std::vector<std::string> args) 
   }
   auto labels = parse_labels(label_items);
   DM_TRY(labels);
-  auto lock = ClusterStore(context.store).lock(name, 60);
+  auto lock = lock_existing_cluster(context, name);
   DM_TRY(lock);
   auto record = load_cluster(context, name);
   DM_TRY(record);
@@ -351,7 +363,7 @@ Result<int> cluster_remove_node(CommandContext& context, std::vector<std::string
   if (nodes.empty()) {
     return fail(ErrorKind::usage, "Error: Expected a cluster name and one or more node names");
   }
-  auto lock = ClusterStore(context.store).lock(name, 60);
+  auto lock = lock_existing_cluster(context, name);
   DM_TRY(lock);
   auto record = load_cluster(context, name);
   DM_TRY(record);

@@ -320,7 +320,8 @@ TEST_CASE("a cluster removes only the machines it made", "[cluster]") {
   auto record = sample_record("prod");
   record.id = "0123456789abcdef";
   dm::MachineRecord made = dm::new_machine_record("prod-worker-1", "local", "/s");
-  for (const auto& [key, value] : dm::owner_keys(record).items()) {
+  const auto keys = dm::owner_keys(record);
+  for (const auto& [key, value] : keys.items()) {
     made.extra[key] = value;
   }
   CHECK(dm::machine_owner(made) == "cluster/prod/0123456789abcdef");
