@@ -81,16 +81,17 @@ force_clean() {
 
 # check_clean WHAT NAME...: nothing left by those machines (else force_clean them).
 check_clean() {
-  local what=$1 name left=""
+  local what=$1 name item left=""
   shift
   for name in "$@"; do
-    left+=$(leftovers "$name")
+    item=$(leftovers "$name")
+    [ -n "$item" ] && left+="$item"$'\n'
   done
   if [ -z "$left" ]; then
     pass "$what: rm -f leaves nothing"
   else
     failed "$what: rm -f leaves nothing"
-    printf '%s\n' "$left" | sed 's/^/  | /'
+    printf '%s' "$left" | sed 's/^/  | /'
     for name in "$@"; do
       force_clean "$name"
     done
