@@ -24,7 +24,11 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DDMACHINE_FUZZ=ON "${launcher[@]}" >/dev/null
-ninja -C "$build" -j"$jobs" fuzzers >/dev/null
+if ! build_log=$(ninja -C "$build" -j"$jobs" fuzzers 2>&1); then
+  printf '%s\n' "$build_log" | tail -40
+  echo "fuzz: the fuzz targets do not build"
+  exit 1
+fi
 
 # A reproducer input names its target: tests/fuzz/crashes/<target>-<n>.
 if [ "${1:-}" = "--reproduce" ]; then
