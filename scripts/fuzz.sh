@@ -25,7 +25,11 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DDMACHINE_FUZZ=ON "${launcher[@]}" >/dev/null
-ninja -C "$build" -j"$jobs" fuzzers >/dev/null
+if ! build_log=$(ninja -C "$build" -j"$jobs" fuzzers 2>&1); then
+  printf '%s\n' "$build_log" | tail -40
+  echo "fuzz: the fuzz targets do not build"
+  exit 1
+fi
 
 # A reproducer input names its target: tests/fuzz/crashes/<target>-<n>.
 if [ "${1:-}" = "--reproduce" ]; then
@@ -68,10 +72,16 @@ for name in "${targets[@]}"; do
   if [ -d "tests/fuzz/corpus/$name" ]; then
     cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   fi
+  # A dictionary of the input's tokens helps the mutator reach fields of the wrong type.
+  dict=()
+  case $name in
+  machine_record | cluster_record | engine_api | swarm) dict=(-dict=tests/fuzz/json.dict) ;;
+  *) [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict") ;;
+  esac
   log="$work/$name/log"
   start=$(date +%s)
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: runaway memory is a failure.
-  if "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "${dict[@]}" \
     -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     echo "fuzz_$name: ok ($(($(date +%s) - start)) s, ${runs:-?} runs, $(ls "$corpus" | wc -l) corpus entries)"

@@ -1,6 +1,7 @@
 // Answers of a machine's Docker engine (untrusted: the remote host controls them),
 // fed through the recording fake HTTP client to every function that reads them:
-// none aborts. Input: one status byte (mostly 200), then the body.
+// none aborts. Input: one status byte (mostly 200), then the body; a JSON body is also
+// tried with one value at a time of another type (fuzz_support.h).
 #include "core/engine_api.h"
 #include "tests/fakes/recording_http_client.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -14,12 +15,9 @@ int status_from(uint8_t byte) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) {
-    return 0;
-  }
-  const int status = status_from(data[0]);
-  const std::string body = dm::fuzz::as_text(data + 1, size - 1);
+namespace {
+
+void check_answer(int status, const std::string& body) {
   const dm::EngineEndpoint endpoint{"tcp://10.0.0.2:2376", "ca.pem", "cert.pem", "key.pem"};
   dm::testing::RecordingHttpClient http;
   for (int i = 0; i < 5; ++i) {
@@ -33,5 +31,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)dm::engine_get(http, endpoint, "/info", 1);
   (void)dm::engine_post(http, endpoint, "/swarm/init", nlohmann::json::object(), 1);
   (void)dm::engine_delete(http, endpoint, "/nodes/x", 1);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  const int status = status_from(data[0]);
+  const std::string body = dm::fuzz::as_text(data + 1, size - 1);
+  check_answer(status, body);
+  dm::fuzz::with_retyped_values(body, [&](const std::string& variant) { check_answer(status, variant); });
   return 0;
 }

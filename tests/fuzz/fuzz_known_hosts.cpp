@@ -9,6 +9,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+// Debian 12's libssh2 1.10 leaks an OpenSSL HMAC context each time it checks a key
+// against a hashed ("|1|salt|hash") entry (fixed in libssh2 1.11): one small leak per
+// connection in dmachine, not ours, so leaks from inside libcrypto are not reported.
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libcrypto.so\n";
+}
+
 namespace {
 
 // An ed25519 host key blob as a server sends it.

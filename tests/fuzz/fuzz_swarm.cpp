@@ -1,7 +1,8 @@
 // Swarm answers of a manager's engine (/info, /swarm, /swarm/init, /nodes, /tasks),
 // fed through the recording fake HTTP client: reading them never aborts, and a node
 // read from the list can be updated (its spec re-serialised) without aborting.
-// Input: one status byte (mostly 200), then the body.
+// Input: one status byte (mostly 200), then the body; a JSON body is also tried with one
+// value at a time of another type (fuzz_support.h).
 #include "core/swarm.h"
 #include "tests/fakes/recording_http_client.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -15,12 +16,9 @@ int status_from(uint8_t byte) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) {
-    return 0;
-  }
-  const int status = status_from(data[0]);
-  const std::string body = dm::fuzz::as_text(data + 1, size - 1);
+namespace {
+
+void check_answer(int status, const std::string& body) {
   const dm::EngineEndpoint endpoint{"tcp://10.0.0.2:2376", "ca.pem", "cert.pem", "key.pem"};
   dm::testing::RecordingHttpClient http;
   for (int i = 0; i < 8; ++i) {
@@ -45,5 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)dm::swarm_remove_node(update, endpoint, node.id, true, 1);
     }
   }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  const int status = status_from(data[0]);
+  const std::string body = dm::fuzz::as_text(data + 1, size - 1);
+  check_answer(status, body);
+  dm::fuzz::with_retyped_values(body, [&](const std::string& variant) { check_answer(status, variant); });
   return 0;
 }
