@@ -68,13 +68,13 @@ LsRow status_row(CommandContext& context, const StoreEntry& entry, const std::st
   for (const auto& label : record.engine.labels) {
     row.labels.push_back(label);
   }
-  const DriverEntry* driver_entry = find_driver(record.driver_name);
-  if (driver_entry == nullptr) {
+  auto made = make_machine_driver(context, record);
+  if (!made) {
     row.state = "Error";
-    row.error = fmt::format("driver \"{}\" is not available", record.driver_name);
+    row.error = made.error().message;
     return row;
   }
-  auto driver = driver_entry->make(make_driver_context(context, entry.name), record.driver);
+  auto& driver = *made;
   auto state = driver->state();
   if (!state) {
     row.state = "Error";
