@@ -1,5 +1,7 @@
 # Bad input: the store, machine records, names, create flags, templates, env and
 # the first lines of commands. Sourced by test_bad_input.sh (run1 runs, stop1 is stopped).
+# `bad` runs its command through timeout(1), which cannot call the dm() function: the
+# cases call "$DMACHINE" itself.
 
 # exactly_one_line DESCRIPTION EXPECTED_EXIT EXPECTED_LINE CMD...: the command's whole
 # output (stdout and stderr) is that one line, and it exits with that code.
@@ -16,86 +18,96 @@ exactly_one_line() {
 log "names: a host name has at most 63 characters and only 0-9a-zA-Z . -"
 long_name=$(printf 'a%.0s' $(seq 64))
 bad "a 64-character name" 1 "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -" \
-  dm create -d local "$long_name"
+  "$DMACHINE" create -d local "$long_name"
 bad "a dotted name with a 64-character label" 1 "Invalid hostname specified" \
-  dm create -d local "a.$long_name"
-bad "a name with shell code" 1 "Invalid hostname specified" dm create -d local "x';id>f;'"
+  "$DMACHINE" create -d local "a.$long_name"
+bad "a name with shell code" 1 "Invalid hostname specified" "$DMACHINE" create -d local "x';id>f;'"
 rm -f /tmp/dm-e2e-store-pwned
-bad "a name with \$(...)" 1 "Invalid hostname specified" dm create -d local '$(touch /tmp/dm-e2e-store-pwned)'
+bad "a name with \$(...)" 1 "Invalid hostname specified" "$DMACHINE" create -d local '$(touch /tmp/dm-e2e-store-pwned)'
 check_exit "the \$(...) in a name ran nowhere" 1 test -e /tmp/dm-e2e-store-pwned
 exactly_one_line "create of an existing name" 1 'Docker machine "run1" already exists' \
-  dm create -d local run1
+  "$DMACHINE" create -d local run1
 exactly_one_line "create of a 64-character name" 1 \
   "Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . - (and a host name has at most 63 characters; this one has 64)" \
-  dm create -d local "$long_name"
+  "$DMACHINE" create -d local "$long_name"
+
+# Lock files stay by design (a lock file another process holds must not be unlinked):
+# made beforehand, so the fingerprint checks what a failed command could change.
+keep_locks() { # STORE NAME...
+  local store=$1
+  shift
+  mkdir -p -m 0700 "$store/.locks"
+  for name in "$@"; do install -m 600 /dev/null "$store/.locks/machine-$name.lock"; done
+}
+keep_locks "$E2E_STORE" lm1 lc1 gp1
 
 log "create flags: another driver's flags, bad driver values (exit 3), engine values"
 bad "another driver's flag" 1 "flag provided but not defined: --local-memory" \
-  dm create -d generic --generic-ip-address 127.0.0.1 --local-memory 512 g1
+  "$DMACHINE" create -d generic --generic-ip-address 127.0.0.1 --local-memory 512 g1
 bad "--local-memory not a number is a pre-create failure" 3 "--local-memory" \
-  dm create -d local --local-memory abc lm1
+  "$DMACHINE" create -d local --local-memory abc lm1
 bad "--local-cpus not a number is a pre-create failure" 3 "--local-cpus" \
-  dm create -d local --local-cpus=x lc1
+  "$DMACHINE" create -d local --local-cpus=x lc1
 bad "--generic-ssh-port out of range is a pre-create failure" 3 "generic-ssh-port" \
-  dm create -d generic --generic-ip-address 127.0.0.1 --generic-ssh-port 99999 gp1
+  "$DMACHINE" create -d generic --generic-ip-address 127.0.0.1 --generic-ssh-port 99999 gp1
 bad "--engine-env without =" 1 '--engine-env "NOEQ": expected NAME=VALUE' \
-  dm create -d local --engine-env NOEQ ee1
+  "$DMACHINE" create -d local --engine-env NOEQ ee1
 bad "--engine-label with a newline" 1 'has a newline' \
-  dm create -d local --engine-label $'a=b\nc' el1
+  "$DMACHINE" create -d local --engine-label $'a=b\nc' el1
 bad "--engine-label without =" 1 '--engine-label "solo": expected key=value' \
-  dm create -d local --engine-label solo el2
+  "$DMACHINE" create -d local --engine-label solo el2
 bad "--engine-opt with a newline (a second ExecStart line)" 1 'has a newline' \
-  dm create -d local --engine-opt $'log-level=debug\nExecStartPre=/bin/id' eo1
+  "$DMACHINE" create -d local --engine-opt $'log-level=debug\nExecStartPre=/bin/id' eo1
 bad "--engine-opt with a blank in the flag name" 1 '--engine-opt "log level=debug": expected flag=value' \
-  dm create -d local --engine-opt 'log level=debug' eo2
-bad "--tls-san with a newline" 1 '--tls-san "a\nb"' dm create -d local --tls-san $'a\nb' ts1
+  "$DMACHINE" create -d local --engine-opt 'log level=debug' eo2
+bad "--tls-san with a newline" 1 '--tls-san "a\nb"' "$DMACHINE" create -d local --tls-san $'a\nb' ts1
 bad "--engine-insecure-registry with a blank" 1 'must be one word' \
-  dm create -d local --engine-insecure-registry 'a b' ir1
+  "$DMACHINE" create -d local --engine-insecure-registry 'a b' ir1
 bad "--engine-install-url with a quote" 1 '--engine-install-url' \
-  dm create -d local --engine-install-url "https://x/';id;'" iu1
+  "$DMACHINE" create -d local --engine-install-url "https://x/';id;'" iu1
 
 log "flags in docker-machine's words"
-bad "unknown ls flag" 1 "flag provided but not defined: --frob" dm ls --frob
-bad "ls --timeout not a number" 1 'invalid value "x" for flag --timeout' dm ls -t x
-bad "env --shell without a value" 1 "flag needs an argument: --shell" dm env run1 --shell
-check_exit "a repeated flag takes the last value, as Go's flag package does" 0 dm ls -q -t x -t 5
-out=$(dm help create 2>&1)
+bad "unknown ls flag" 1 "flag provided but not defined: --frob" "$DMACHINE" ls --frob
+bad "ls --timeout not a number" 1 'invalid value "x" for flag --timeout' "$DMACHINE" ls -t x
+bad "env --shell without a value" 1 "flag needs an argument: --shell" "$DMACHINE" env run1 --shell
+check_exit "a repeated flag takes the last value, as Go's flag package does" 0 "$DMACHINE" ls -q -t x -t 5
+out=$("$DMACHINE" help create 2>&1)
 check_contains "help create shows create's help" "Usage: dmachine create" "$out"
-out=$(dm ls --help 2>&1)
+out=$("$DMACHINE" ls --help 2>&1)
 check_contains "ls help names flags docker-machine's way" "--timeout, -t value" "$out"
 case "$out" in *INT*|*TEXT*|*"At Most"*) failed "ls help has CLI11 type labels" ;; *) pass "ls help has no CLI11 type labels" ;; esac
 
 log "templates"
-bad "ls --format with an unclosed action" 1 "template:" dm ls --format '{{.Name'
-bad "ls --format {{" 1 "template:" dm ls --format '{{'
-bad "ls --format }}{{" 1 "template:" dm ls --format '}}{{'
+bad "ls --format with an unclosed action" 1 "template:" "$DMACHINE" ls --format '{{.Name'
+bad "ls --format {{" 1 "template:" "$DMACHINE" ls --format '{{'
+bad "ls --format }}{{" 1 "template:" "$DMACHINE" ls --format '}}{{'
 bad "ls --format with an unknown field" 1 \
   'template: ls:1:2: executing "ls" at <.Nope>: can'"'"'t evaluate field Nope in type commands.HostListItem' \
-  dm ls --format '{{.Nope}}'
-bad "ls table format with an unknown field" 1 "can't evaluate field Nope" dm ls --format 'table {{.Name}}\t{{.Nope}}'
-bad "inspect -f with an unknown key" 1 'map has no entry for key "Nope"' dm inspect -f '{{.Nope}}' run1
-bad "inspect -f with an unclosed action" 1 "template:" dm inspect -f '{{.Name' run1
+  "$DMACHINE" ls --format '{{.Nope}}'
+bad "ls table format with an unknown field" 1 "can't evaluate field Nope" "$DMACHINE" ls --format 'table {{.Name}}\t{{.Nope}}'
+bad "inspect -f with an unknown key" 1 'map has no entry for key "Nope"' "$DMACHINE" inspect -f '{{.Nope}}' run1
+bad "inspect -f with an unclosed action" 1 "template:" "$DMACHINE" inspect -f '{{.Name' run1
 
 log "env and the first lines of commands"
-bad "env with an unknown shell" 1 'Unknown shell "nushell"' dm env --shell nushell run1
-bad "env -u with a name" 1 "Error: Expected no machine name when the -u flag is present" dm env -u run1
+bad "env with an unknown shell" 1 'Unknown shell "nushell"' "$DMACHINE" env --shell nushell run1
+bad "env -u with a name" 1 "Error: Expected no machine name when the -u flag is present" "$DMACHINE" env -u run1
 missing='Docker machine "nosuch" does not exist. Use "dmachine ls" to list machines. Use "dmachine create" to add a new one.'
 for command in ip url env config inspect status start stop restart kill; do
-  exactly_one_line "$command of a missing machine" 1 "$missing" dm "$command" nosuch
+  exactly_one_line "$command of a missing machine" 1 "$missing" "$DMACHINE" "$command" nosuch
 done
 for command in url env config version; do
-  exactly_one_line "$command of a stopped machine" 1 "Host is not running" dm "$command" stop1
+  exactly_one_line "$command of a stopped machine" 1 "Host is not running" "$DMACHINE" "$command" stop1
 done
 exactly_one_line "url with no name and no default" 1 \
-  'Error: No machine name(s) specified and no "default" machine exists' dm url
+  'Error: No machine name(s) specified and no "default" machine exists' "$DMACHINE" url
 exactly_one_line "inspect of two names" 1 "Error: Expected one machine name as an argument" \
-  dm inspect run1 stop1
+  "$DMACHINE" inspect run1 stop1
 
 log "storage paths that are not a store"
 store_file=$(mktemp /tmp/dm-e2e-store-file.XXXXXX)
-bad "storage path is a file" 1 "not a directory" dm -s "$store_file" ls
-bad "storage path below a file" 1 "not a directory" dm -s "$store_file/sub" ls
-bad "machine command on a file store" 1 "not a directory" dm -s "$store_file" ip run1
+bad "storage path is a file" 1 "not a directory" "$DMACHINE" -s "$store_file" ls
+bad "storage path below a file" 1 "not a directory" "$DMACHINE" -s "$store_file/sub" ls
+bad "machine command on a file store" 1 "not a directory" "$DMACHINE" -s "$store_file" ip run1
 rm -f "$store_file"
 if command -v runuser >/dev/null; then
   bad "a store the user cannot read" 1 "permission denied" \
@@ -131,21 +143,22 @@ head -c 200 "$base" >"$BAD_STORE/machines/trunc/config.json"
 : >"$BAD_STORE/machines/empty/config.json"
 head -c 300 /dev/urandom >"$BAD_STORE/machines/garbage/config.json"
 bad_in_store() { E2E_STORE=$BAD_STORE bad "$@"; }
-bad_in_store "ip: SSHPort of the wrong type" 1 "Driver.SSHPort: expected integer" dm -s "$BAD_STORE" ip badport
-bad_in_store "inspect: Driver is an array" 1 "Driver: expected object" dm -s "$BAD_STORE" inspect drvarr
-bad_in_store "env: HostOptions is a number" 1 "HostOptions: expected object" dm -s "$BAD_STORE" env hostopts
+keep_locks "$BAD_STORE" badport drvarr hostopts memstr evil evil2 trunc empty garbage
+bad_in_store "ip: SSHPort of the wrong type" 1 "Driver.SSHPort: expected integer" "$DMACHINE" -s "$BAD_STORE" ip badport
+bad_in_store "inspect: Driver is an array" 1 "Driver: expected object" "$DMACHINE" -s "$BAD_STORE" inspect drvarr
+bad_in_store "env: HostOptions is a number" 1 "HostOptions: expected object" "$DMACHINE" -s "$BAD_STORE" env hostopts
 bad_in_store "url: a driver's own field of the wrong type" 1 "Driver.Memory: expected integer" \
-  dm -s "$BAD_STORE" url memstr
-bad_in_store "status: truncated JSON" 1 "invalid JSON" dm -s "$BAD_STORE" status trunc
-bad_in_store "start: empty config.json" 1 "empty file" dm -s "$BAD_STORE" start empty
-bad_in_store "ssh: binary garbage" 1 "config.json" dm -s "$BAD_STORE" ssh garbage -- true
+  "$DMACHINE" -s "$BAD_STORE" url memstr
+bad_in_store "status: truncated JSON" 1 "invalid JSON" "$DMACHINE" -s "$BAD_STORE" status trunc
+bad_in_store "start: empty config.json" 1 "empty file" "$DMACHINE" -s "$BAD_STORE" start empty
+bad_in_store "ssh: binary garbage" 1 "config.json" "$DMACHINE" -s "$BAD_STORE" ssh garbage -- true
 bad_in_store "provision: Name is not the directory" 1 "does not match its directory \"evil\"" \
-  dm -s "$BAD_STORE" provision evil
+  "$DMACHINE" -s "$BAD_STORE" provision evil
 bad_in_store "regenerate-certs: Name is not the directory" 1 "does not match its directory" \
-  dm -s "$BAD_STORE" regenerate-certs -f evil
+  "$DMACHINE" -s "$BAD_STORE" regenerate-certs -f evil
 bad_in_store "env: a Name with \$(...)" 1 "does not match its directory \"evil2\"" \
-  dm -s "$BAD_STORE" env evil2
-bad_in_store "rm without -f of an unreadable record" 1 "use -f" dm -s "$BAD_STORE" rm -y badport
+  "$DMACHINE" -s "$BAD_STORE" env evil2
+bad_in_store "rm without -f of an unreadable record" 1 "use -f" "$DMACHINE" -s "$BAD_STORE" rm -y badport
 check_exit "the \$(...) in a record's Name ran nowhere" 1 test -e /tmp/dm-e2e-store-pwned
 out=$(timeout 60 "$DMACHINE" -s "$BAD_STORE" ls 2>&1)
 code=$?
@@ -159,7 +172,7 @@ check_eq "every bad record is an Error row" 9 \
 check_eq "no Error row has an empty ERRORS column" "" \
   "$(timeout 60 "$DMACHINE" -s "$BAD_STORE" ls --format '{{.Name}}={{.Error}}' | grep '=$')"
 check_eq "ls -q lists them all" 9 "$(timeout 60 "$DMACHINE" -s "$BAD_STORE" ls -q | wc -l)"
-check_exit "rm -f removes every bad record" 0 dm -s "$BAD_STORE" rm -f badport drvarr hostopts memstr \
+check_exit "rm -f removes every bad record" 0 "$DMACHINE" -s "$BAD_STORE" rm -f badport drvarr hostopts memstr \
   evil evil2 trunc empty garbage
 check_eq "nothing is left" "" "$(ls "$BAD_STORE/machines")"
 rm -rf "$BAD_STORE"
