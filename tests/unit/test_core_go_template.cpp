@@ -47,7 +47,7 @@ TEST_CASE("an unknown field of a struct is Go's execution error", "[go_template]
         "commands.HostListItem");
   // Go's column: the byte offset on the first line, from the newline after it.
   CHECK(render_error("{{.Name}}\n  x {{ .Bar }}", ordered_json{{"Name", "a"}}, ls) ==
-        "template: ls:2:8: executing \"ls\" at <.Bar>: can't evaluate field Bar in type "
+        "template: ls:2:7: executing \"ls\" at <.Bar>: can't evaluate field Bar in type "
         "commands.HostListItem");
   CHECK(render_error("{{.Name.X}}", ordered_json{{"Name", "a"}}, ls) ==
         "template: ls:1:2: executing \"ls\" at <.Name.X>: can't evaluate field X in type string");
