@@ -14,7 +14,9 @@ namespace {
 const char* const k_no_machine_name =
     "Error: No machine name(s) specified and no \"default\" machine exists";
 
-// The descriptions carry docker-machine's usage line; CLI11's own would repeat it.
+// Help in docker-machine's words: "--timeout, -t value   Timeout ... [$ENV]", no
+// CLI11 type labels or validator texts (INT:INT in [0 - 100]). The descriptions
+// carry docker-machine's usage line, so CLI11's own usage and positionals go.
 class DescribedUsageFormatter : public CLI::Formatter {
 public:
   std::string make_usage(const CLI::App* app, std::string name) const override {
@@ -23,7 +25,92 @@ public:
     }
     return CLI::Formatter::make_usage(app, std::move(name));
   }
+  std::string make_positionals(const CLI::App* app) const override {
+    if (app->get_description().find("Usage: ") != std::string::npos) {
+      return "";
+    }
+    return CLI::Formatter::make_positionals(app);
+  }
+  std::string make_option_name(const CLI::Option* option, bool is_positional) const override {
+    if (is_positional) {
+      return option->get_name(true, false);
+    }
+    std::string names;
+    for (const auto& name : option->get_lnames()) {
+      names += (names.empty() ? "--" : ", --") + name;
+    }
+    for (const auto& name : option->get_snames()) {
+      names += (names.empty() ? "-" : ", -") + name;
+    }
+    return names;
+  }
+  std::string make_option_opts(const CLI::Option* option) const override {
+    return option->get_expected_max() != 0 ? " value" : ""; // flags expect none
+  }
+  std::string make_option_desc(const CLI::Option* option) const override {
+    std::string text = option->get_description();
+    if (!option->get_default_str().empty()) {
+      text += " (default \"" + option->get_default_str() + "\")";
+    }
+    if (!option->get_envname().empty()) {
+      text += " [$" + option->get_envname() + "]";
+    }
+    return text;
+  }
 };
+
+// The text after "prefix" in message, or "" when message does not start with it.
+std::string after(const std::string& message, const std::string& prefix) {
+  return message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : "";
+}
+
+// CLI11's parse errors in the words of Go's flag package, which docker-machine users know.
+std::string usage_error_text(const CLI::App& app, const CLI::ParseError& error) {
+  const std::string message = error.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
+    std::vector<std::string> extras = app.remaining();
+    if (!extras.empty() && extras.front().size() > 1 && extras.front()[0] == '-') {
+      return "flag provided but not defined: " + extras.front();
+    }
+    std::string list;
+    for (const auto& extra : extras) {
+      list += (list.empty() ? "" : " ") + extra;
+    }
+    return "Invalid command line. Found extra arguments [" + list + "]";
+  }
+  if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr) {
+    std::string rest = after(message, "Could not convert: ");
+    auto eq = rest.find(" = ");
+    if (eq != std::string::npos) {
+      return fmt::format("invalid value \"{}\" for flag {}", rest.substr(eq + 3),
+                         rest.substr(0, eq));
+    }
+  }
+  if (dynamic_cast<const CLI::ValidationError*>(&error) != nullptr) {
+    auto colon = message.find(": ");
+    if (colon != std::string::npos) {
+      return fmt::format("invalid value for flag {}: {}", message.substr(0, colon),
+                         message.substr(colon + 2));
+    }
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
+    auto colon = message.find(": At Most ");
+    if (colon != std::string::npos) {
+      return fmt::format("flag {} given more than once", message.substr(0, colon));
+    }
+    std::string rest = after(message, "Expected exactly ");
+    auto to = rest.find(" arguments to ");
+    if (to != std::string::npos) {
+      std::string name = rest.substr(to + 14, rest.find(',', to) - to - 14);
+      return "flag needs an argument: " + name;
+    }
+    colon = message.find(": ");
+    if (colon != std::string::npos && message.find(" required ", colon) != std::string::npos) {
+      return "flag needs an argument: " + message.substr(0, colon);
+    }
+  }
+  return message;
+}
 
 } // namespace
 
@@ -34,9 +121,14 @@ std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::st
   for (CLI::Option* option : app.get_options()) {
     if (!option->get_positional()) {
       option->allow_extra_args(false);
+      if (option->get_expected_max() == 1) {
+        // Go's flag package: a repeated single-value flag takes the last value.
+        option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
     }
   }
   app.formatter(std::make_shared<DescribedUsageFormatter>());
+  app.set_help_flag("-h,--help", "Show help");
   // CLI11 takes its arguments in reverse order.
   std::reverse(args.begin(), args.end());
   try {
@@ -46,7 +138,8 @@ std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::st
     return Result<int>(0);
   } catch (const CLI::ParseError& error) {
     return Result<int>(fail(ErrorKind::usage, fmt::format("{}\nRun '{} --help' for usage.",
-                                                          error.what(), app.get_name())));
+                                                          usage_error_text(app, error),
+                                                          app.get_name())));
   }
   return std::nullopt;
 }
@@ -83,17 +176,35 @@ DriverContext make_driver_context(CommandContext& context, const std::string& na
   return driver_context;
 }
 
+Result<std::unique_ptr<Driver>> make_machine_driver(CommandContext& context,
+                                                    const MachineRecord& record) {
+  const DriverEntry* entry = find_driver(record.driver_name);
+  if (entry == nullptr) {
+    return fail(fmt::format("machine \"{}\" uses driver {}, which this dmachine does not have "
+                            "(see 'dmachine create --help' for the drivers it has)",
+                            record.name, quoted_for_display(record.driver_name)));
+  }
+  const DriverContext driver_context = make_driver_context(context, record.name);
+  try {
+    const nlohmann::json defaults = entry->make(driver_context, nlohmann::json::object())->config();
+    auto checked = checked_driver_config(record.driver, defaults);
+    if (!checked) { // "<store>/machines/NAME/config.json: Driver.SSHPort: expected integer"
+      return fail((context.store.machine_dir(record.name) / "").string() +
+                  checked.error().message);
+    }
+    return entry->make(driver_context, *checked);
+  } catch (const nlohmann::json::exception& error) {
+    // A driver reading a key this check does not know about.
+    return fail(fmt::format("machine \"{}\": config.json: Driver: {}", record.name, error.what()));
+  }
+}
+
 Result<LoadedMachine> load_machine(CommandContext& context, const std::string& name) {
   auto record = context.store.load(name);
   DM_TRY(record);
-  const DriverEntry* entry = find_driver(record->driver_name);
-  if (entry == nullptr) {
-    return fail(fmt::format("machine \"{}\" uses driver \"{}\", which this dmachine does not have "
-                            "(see 'dmachine create --help' for the drivers it has)",
-                            name, record->driver_name));
-  }
-  auto driver = entry->make(make_driver_context(context, name), record->driver);
-  return LoadedMachine{context.store.machine_dir(name), std::move(*record), std::move(driver)};
+  auto driver = make_machine_driver(context, *record);
+  DM_TRY(driver);
+  return LoadedMachine{context.store.machine_dir(name), std::move(*record), std::move(*driver)};
 }
 
 Result<LoadedMachine> load_one_machine(CommandContext& context,

@@ -57,6 +57,10 @@ struct LoadedMachine {
   std::unique_ptr<Driver> driver;
 };
 Result<LoadedMachine> load_machine(CommandContext& context, const std::string& name);
+// The driver of a loaded record; its "Driver" object is checked against the types the
+// driver writes first, so a field of the wrong type is an error, never an exception.
+Result<std::unique_ptr<Driver>> make_machine_driver(CommandContext& context,
+                                                    const MachineRecord& record);
 // one_name_or_default, then load_machine.
 Result<LoadedMachine> load_one_machine(CommandContext& context, const std::vector<std::string>& names);
 DriverContext make_driver_context(CommandContext& context, const std::string& name);

@@ -19,11 +19,13 @@ Result<int> cmd_create(CommandContext& context, std::vector<std::string> args) {
                "Only make the machine and pin its SSH host key; install no engine");
   app.add_option("name", name, "Machine name");
   app.footer(drivers_footer(args));
+  const std::vector<std::string> given = args;
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
   auto driver = find_driver_or_fail(flags.driver_name);
   DM_TRY(driver);
+  DM_TRY(reject_other_driver_flags(**driver, given));
   if (name.empty()) {
     return fail(ErrorKind::usage, "Error: No machine name specified");
   }
@@ -37,6 +39,7 @@ Result<int> cmd_create(CommandContext& context, std::vector<std::string> args) {
   request.provision = no_provision ? ProvisionEngine::no : ProvisionEngine::yes;
   request.keep_on_failure = flags.keep_on_failure ? KeepOnFailure::yes : KeepOnFailure::no;
 
+  DM_TRY(check_create_request(context.store, request)); // before the first line of output
   Progress progress(context.err, progress_style_for_stderr());
   context.err << fmt::format("Creating machine \"{}\" with the {} driver...\n", name,
                              (*driver)->name);

@@ -49,6 +49,7 @@ Result<std::string> machine_env_code(CommandContext& context, LoadedMachine& mac
     }
     vars.emplace_back("NO_PROXY", no_proxy_value(existing, endpoint->host));
   }
+  DM_TRY(check_env_values(kind, vars));
   return render_env_set(kind, vars, request.hint_command);
 }
 

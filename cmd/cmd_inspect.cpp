@@ -27,7 +27,10 @@ Result<int> cmd_inspect(CommandContext& context, std::vector<std::string> args) 
   }
   auto parsed = parse_go_template(format);
   DM_TRY(parsed);
-  auto rendered = parsed->render(to_json(*record));
+  // docker-machine renders over the record as a map (keys sorted); a key that is
+  // not there is an error rather than "<no value>".
+  auto rendered = parsed->render(nlohmann::ordered_json(to_json(*record)),
+                                 TemplateRun{"inspect", MissingKey::error, ""});
   DM_TRY(rendered);
   context.out << *rendered << "\n";
   return 0;

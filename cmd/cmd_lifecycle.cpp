@@ -44,6 +44,10 @@ struct Outcome {
 Outcome act_on(CommandContext& context, const std::string& name, Action action) {
   ActionWords words = words_for(action);
   Outcome outcome;
+  if (!context.store.exists(name)) { // docker-machine's first and only line
+    outcome.error = machine_not_found_message(name);
+    return outcome;
+  }
   outcome.text = fmt::format("{} \"{}\"...\n", words.progressive, name);
   auto lock = context.store.lock_machine(name, 30);
   if (!lock) {

@@ -29,6 +29,9 @@ Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
   auto parsed_filters = parse_ls_filters(filters);
   DM_TRY(parsed_filters);
   LsOutput output = quiet ? LsOutput::quiet : format.empty() ? LsOutput::table : LsOutput::format;
+  if (!format.empty() && !quiet) {
+    DM_TRY(check_ls_format(format)); // before any worker thread exists
+  }
 
   std::vector<StoreEntry> entries = context.store.load_all();
   std::vector<LsRow> rows;
@@ -48,7 +51,12 @@ Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
     context.out << render_ls_table(rows);
   } else {
     auto rendered = render_ls_format(rows, format);
-    DM_TRY(rendered);
+    if (!rendered) {
+      for (auto& worker : workers) {
+        worker.join(); // a joinable thread must not be destroyed (std::terminate)
+      }
+      return fail(rendered.error());
+    }
     context.out << *rendered;
   }
   context.out.flush();

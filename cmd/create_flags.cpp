@@ -120,6 +120,36 @@ Result<const DriverEntry*> find_driver_or_fail(const std::string& name) {
   return entry;
 }
 
+Result<void> reject_other_driver_flags(const DriverEntry& driver,
+                                       const std::vector<std::string>& args) {
+  for (const auto& arg : args) {
+    if (arg == "--") {
+      break;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      continue;
+    }
+    const std::string flag = arg.substr(2, arg.find('=') == std::string::npos
+                                               ? std::string::npos
+                                               : arg.find('=') - 2);
+    for (const auto& entry : driver_table()) {
+      if (entry.name == driver.name) {
+        continue;
+      }
+      for (const auto& other : entry.flags) {
+        if (other.name == flag) {
+          return fail(ErrorKind::usage,
+                      fmt::format("flag provided but not defined: --{} (a flag of the \"{}\" "
+                                  "driver; this machine uses the \"{}\" driver)\nRun "
+                                  "'dmachine create --driver {} --help' for its flags.",
+                                  flag, entry.name, driver.name, driver.name));
+        }
+      }
+    }
+  }
+  return {};
+}
+
 DriverOptions given_driver_options(const DriverEntry& driver, const CreateFlags& flags) {
   DriverOptions options;
   for (const auto& flag : driver.flags) {

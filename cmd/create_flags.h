@@ -33,6 +33,10 @@ std::string drivers_footer(const std::vector<std::string>& args);
 
 // The driver named by name; a usage error naming the help command otherwise.
 Result<const DriverEntry*> find_driver_or_fail(const std::string& name);
+// A flag of another driver on the command line is an error, as in docker-machine
+// (which defines only the chosen driver's flags); their env variables are ignored.
+Result<void> reject_other_driver_flags(const DriverEntry& driver,
+                                       const std::vector<std::string>& args);
 // The chosen driver's flags that were given on the command line (or by env).
 DriverOptions given_driver_options(const DriverEntry& driver, const CreateFlags& flags);
 // options over the driver's defaults.

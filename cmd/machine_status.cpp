@@ -94,14 +94,13 @@ std::vector<LsRow> status_rows(CommandContext& context, const std::vector<StoreE
       continue;
     }
     const MachineRecord& record = *entries[i].record;
-    const DriverEntry* driver_entry = find_driver(record.driver_name);
-    if (driver_entry == nullptr) {
+    auto driver = make_machine_driver(context, record);
+    if (!driver) {
       rows[i].state = "Error";
-      rows[i].error = fmt::format("driver \"{}\" is not available", record.driver_name);
+      rows[i].error = driver.error().message;
       continue;
     }
-    auto driver = driver_entry->make(make_driver_context(context, entries[i].name), record.driver);
-    plans[i] = plan_for(record, *driver);
+    plans[i] = plan_for(record, **driver);
     if (plans[i].error && plans[i].query.known_state == MachineState::none) {
       rows[i].state = "Error";
       rows[i].error = plans[i].error->message;

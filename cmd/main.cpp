@@ -5,6 +5,7 @@
 #include "core/interrupt.h"
 #include "ssh/ssh_shell.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <iostream>
@@ -50,6 +51,12 @@ int exit_code_for(ErrorKind kind) {
   default:
     return 1;
   }
+}
+
+// Help needs no store: `-s /a/file create --help` still shows the help.
+bool asks_for_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(),
+                     [](const std::string& arg) { return arg == "--help" || arg == "-h"; });
 }
 
 // Splits the global flags off the front of args; returns the index of the command.
@@ -124,8 +131,14 @@ int run(const std::vector<std::string>& args) {
     print_usage(std::cout);
     return 0;
   }
-  const std::string& name = args[*command_index];
-  if (name == "--help" || name == "-h" || name == "help") {
+  std::string name = args[*command_index];
+  std::vector<std::string> command_args(args.begin() + static_cast<long>(*command_index) + 1,
+                                        args.end());
+  if (name == "help" && !command_args.empty()) {
+    // `dmachine help create` is `dmachine create --help`, as docker-machine has it.
+    name = command_args.front();
+    command_args = {"--help"};
+  } else if (name == "--help" || name == "-h" || name == "help") {
     print_usage(std::cout);
     return 0;
   }
@@ -149,18 +162,28 @@ int run(const std::vector<std::string>& args) {
     return 1;
   }
 
-  std::filesystem::path store_path =
-      globals.storage_path.empty() ? dm::default_store_path()
-                                   : std::filesystem::path(globals.storage_path);
+  auto store_path = dm::resolve_store_path(globals.storage_path.empty()
+                                               ? dm::default_store_path()
+                                               : std::filesystem::path(globals.storage_path));
+  if (!store_path) {
+    std::cerr << store_path.error().message << "\n";
+    return exit_code_for(store_path.error().kind);
+  }
+  globals.storage_path = store_path->string();
+  dm::MachineStore store(*store_path);
+  if (!asks_for_help(command_args)) {
+    if (auto usable = store.check_access(); !usable) {
+      std::cerr << usable.error().message << "\n";
+      return exit_code_for(usable.error().kind);
+    }
+  }
   dm::SystemProcessRunner process_runner;
   dm::CurlHttpClient http_client;
   dm::ShellFactory open_shell = [](const dm::SshTarget& target) {
     return dm::open_ssh_shell(target, dm::ConnectOptions{});
   };
-  CommandContext context{globals,      dm::MachineStore(store_path), process_runner, http_client,
-                         open_shell,   std::cout,                    std::cerr};
-  std::vector<std::string> command_args(args.begin() + static_cast<long>(*command_index) + 1,
-                                        args.end());
+  CommandContext context{globals,    std::move(store), process_runner, http_client,
+                         open_shell, std::cout,        std::cerr};
   dm::Result<int> result = command->run(context, std::move(command_args));
   std::cout.flush();
   if (!result) {

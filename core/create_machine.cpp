@@ -1,5 +1,6 @@
 #include "core/create_machine.h"
 
+#include "core/engine_config.h"
 #include "core/interrupt.h"
 
 #include <fmt/format.h>
@@ -68,12 +69,22 @@ Result<void> create_step(Progress& progress, const std::string& name,
 
 } // namespace
 
-Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& request) {
+Result<void> check_create_request(const MachineStore& store, const CreateRequest& request) {
   if (!is_valid_machine_name(request.name)) {
     return fail(ErrorKind::usage,
-                "Error creating machine: Invalid hostname specified. Allowed hostname chars are: "
-                "0-9a-zA-Z . -");
+                "Error creating machine: " + invalid_machine_name_message(request.name));
   }
+  if (store.exists(request.name)) {
+    return fail(ErrorKind::already_exists,
+                fmt::format("Docker machine \"{}\" already exists", request.name));
+  }
+  DM_TRY(validate_engine_options(request.engine));
+  DM_TRY(validate_tls_sans(request.tls_sans));
+  return {};
+}
+
+Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& request) {
+  DM_TRY(check_create_request(deps.store, request));
   DM_TRY(deps.store.ensure_layout());
   auto lock = deps.store.lock_machine(request.name);
   DM_TRY(lock);
@@ -93,11 +104,17 @@ Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& requ
     return deps.generate_key(machine_dir / "id_rsa", "dmachine-" + request.name);
   }));
   DM_TRY(create_step(deps.progress, "pre-create check", [&]() -> Result<void> {
-    DM_TRY(deps.driver.set_options(request.driver_options));
-    auto checked = deps.driver.pre_create_check();
+    // A bad driver option is a failed pre-create check too (exit 3), whichever
+    // driver found it.
+    auto checked = deps.driver.set_options(request.driver_options);
+    if (checked) {
+      checked = deps.driver.pre_create_check();
+    }
     if (!checked) {
       Error error = checked.error();
-      error.kind = ErrorKind::precreate;
+      if (error.kind != ErrorKind::interrupted) {
+        error.kind = ErrorKind::precreate;
+      }
       return fail(error);
     }
     record.driver = deps.driver.config();

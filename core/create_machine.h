@@ -42,6 +42,10 @@ struct CreateDeps {
   Progress& progress;
 };
 
+// What can be refused before anything is made or printed: the name (as a host
+// name), an existing machine of that name, engine options and SANs.
+Result<void> check_create_request(const MachineStore& store, const CreateRequest& request);
+
 Result<MachineRecord> create_machine(CreateDeps& deps, const CreateRequest& request);
 
 } // namespace dm

@@ -1,5 +1,6 @@
 #include "core/engine_config.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <vector>
 
@@ -122,6 +123,119 @@ std::string render_dockerd_dropin(const DockerdConfigInput& input) {
     text += "Environment=" + systemd_quote_environment(env) + "\n";
   }
   return text;
+}
+
+namespace {
+
+bool is_control(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
+bool is_word_char(char c, std::string_view extra) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         extra.find(c) != std::string_view::npos;
+}
+
+tl::unexpected<Error> bad_value(std::string_view flag, const std::string& value,
+                                std::string_view why) {
+  return fail(ErrorKind::usage,
+              fmt::format("{} {}: {}", flag, quoted_for_display(value), why));
+}
+
+// Every value: nothing that ends a line of the unit or of a shell command.
+Result<void> check_line(std::string_view flag, const std::string& value) {
+  if (std::any_of(value.begin(), value.end(), is_control)) {
+    return bad_value(flag, value,
+                     "has a newline or another control character, which dockerd's "
+                     "configuration cannot hold");
+  }
+  return {};
+}
+
+// A single word: a registry, a mirror, a DNS server, a storage driver, a URL.
+Result<void> check_word(std::string_view flag, const std::string& value) {
+  DM_TRY(check_line(flag, value));
+  if (value.empty() || value.find_first_of(" \t\"'\\") != std::string::npos) {
+    return bad_value(flag, value, "must be one word, without blanks, quotes or backslashes");
+  }
+  return {};
+}
+
+enum class KeyStart { any, not_digit };
+enum class NeedsValue { no, yes };
+
+// The shape of a "key=value" option: which flag, what to say, which key characters.
+struct AssignmentRule {
+  std::string_view flag;
+  std::string_view shape;     // "key=value"
+  std::string_view key_extra; // allowed in the key besides letters and digits
+  KeyStart key_start = KeyStart::any;
+  NeedsValue needs_value = NeedsValue::yes;
+};
+
+Result<void> check_assignment(const AssignmentRule& rule, const std::string& value) {
+  DM_TRY(check_line(rule.flag, value));
+  auto eq = value.find('=');
+  if (rule.needs_value == NeedsValue::yes && eq == std::string::npos) {
+    return bad_value(rule.flag, value, fmt::format("expected {}", rule.shape));
+  }
+  std::string_view key = std::string_view(value).substr(0, eq);
+  if (rule.needs_value == NeedsValue::no && key.rfind("--", 0) == 0) {
+    key.remove_prefix(2); // --engine-opt takes "--flag=value" too
+  }
+  bool key_ok = !key.empty() &&
+                (rule.key_start == KeyStart::any || !(key.front() >= '0' && key.front() <= '9')) &&
+                std::all_of(key.begin(), key.end(),
+                            [&](char c) { return is_word_char(c, rule.key_extra); });
+  if (!key_ok) {
+    return bad_value(rule.flag, value, fmt::format("expected {}", rule.shape));
+  }
+  return {};
+}
+
+template <typename Check>
+Result<void> check_each(const std::vector<std::string>& values, Check check) {
+  for (const auto& value : values) {
+    DM_TRY(check(value));
+  }
+  return {};
+}
+
+} // namespace
+
+Result<void> validate_engine_options(const EngineOptions& engine) {
+  static constexpr AssignmentRule k_opt{"--engine-opt", "flag=value (a dockerd flag, no dashes)",
+                                        "-._", KeyStart::any, NeedsValue::no};
+  static constexpr AssignmentRule k_label{"--engine-label", "key=value", "-._/", KeyStart::any,
+                                          NeedsValue::yes};
+  static constexpr AssignmentRule k_env{"--engine-env", "NAME=VALUE", "_", KeyStart::not_digit,
+                                        NeedsValue::yes};
+  for (const auto& [rule, values] : {std::pair{&k_opt, &engine.arbitrary_flags},
+                                     std::pair{&k_label, &engine.labels},
+                                     std::pair{&k_env, &engine.env}}) {
+    DM_TRY(check_each(*values, [&](const std::string& v) { return check_assignment(*rule, v); }));
+  }
+  DM_TRY(check_each(engine.insecure_registry,
+                    [](const std::string& v) { return check_word("--engine-insecure-registry", v); }));
+  DM_TRY(check_each(engine.registry_mirror,
+                    [](const std::string& v) { return check_word("--engine-registry-mirror", v); }));
+  DM_TRY(check_each(engine.dns, [](const std::string& v) { return check_word("Dns", v); }));
+  if (!engine.storage_driver.empty()) {
+    DM_TRY(check_word("--engine-storage-driver", engine.storage_driver));
+  }
+  if (!engine.log_level.empty()) {
+    DM_TRY(check_word("LogLevel", engine.log_level));
+  }
+  if (!engine.install_url.empty()) {
+    DM_TRY(check_word("--engine-install-url", engine.install_url));
+  }
+  DM_TRY(check_line("GraphDir", engine.graph_dir));
+  return {};
+}
+
+Result<void> validate_tls_sans(const std::vector<std::string>& sans) {
+  return check_each(sans, [](const std::string& v) { return check_word("--tls-san", v); });
 }
 
 } // namespace dm

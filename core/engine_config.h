@@ -2,9 +2,11 @@
 // Pure rendering of the dockerd configuration: a systemd drop-in for
 // docker.service that replaces ExecStart with dmachine's flags.
 #include "core/machine_record.h"
+#include "core/result.h"
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dm {
 
@@ -40,5 +42,13 @@ std::string systemd_quote_environment(std::string_view assignment);
 
 // The drop-in text, ending with a newline.
 std::string render_dockerd_dropin(const DockerdConfigInput& input);
+
+// Engine options as dockerd's command line and Environment= can hold them: no
+// control characters anywhere, "flag=value" / "key=value" / "NAME=VALUE" shapes,
+// no blanks or quotes in registries, mirrors, DNS, storage driver, log level or
+// install URL. Errors name the create flag and quote the value.
+Result<void> validate_engine_options(const EngineOptions& engine);
+// --tls-san values: a host name or IP each (no blanks, quotes or control characters).
+Result<void> validate_tls_sans(const std::vector<std::string>& sans);
 
 } // namespace dm

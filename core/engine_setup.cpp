@@ -1,5 +1,7 @@
 #include "core/engine_setup.h"
 
+#include "core/engine_config.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -95,6 +97,8 @@ Result<ServerCert> issue_machine_certs(const MachineStore& store, MachineRecord&
     return fail(fmt::format("machine \"{}\" has no IP address to put in its certificate",
                             record.name));
   }
+  DM_TRY_CTX(validate_tls_sans(record.auth.server_cert_sans),
+             fmt::format("machine \"{}\"", record.name));
   {
     // Parallel creates must not race to make two different CAs.
     auto lock = store.lock_store();

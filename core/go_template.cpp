@@ -61,35 +61,57 @@ Result<std::vector<std::string>> parse_field(std::string_view token, std::string
   return path;
 }
 
-std::vector<std::string> tokenize(std::string_view action) {
-  std::vector<std::string> tokens;
-  std::string current;
-  for (char c : action) {
+struct Token {
+  std::string text;
+  std::size_t offset = 0; // in the action
+};
+
+std::vector<Token> tokenize(std::string_view action) {
+  std::vector<Token> tokens;
+  Token current;
+  for (std::size_t i = 0; i < action.size(); ++i) {
+    char c = action[i];
     if (is_space(c) || c == '|') {
-      if (!current.empty()) {
+      if (!current.text.empty()) {
         tokens.push_back(current);
-        current.clear();
+        current = Token{};
       }
       if (c == '|') {
-        tokens.emplace_back("|");
+        tokens.push_back(Token{"|", i});
       }
     } else {
-      current += c;
+      if (current.text.empty()) {
+        current.offset = i;
+      }
+      current.text += c;
     }
   }
-  if (!current.empty()) {
+  if (!current.text.empty()) {
     tokens.push_back(current);
   }
   return tokens;
 }
 
-Result<std::vector<GoTemplate::Command>> parse_action(std::string_view action) {
+// Go's ErrorContext: line from 1; the column counts bytes from 0 after the last newline
+// (on the first line, the offset itself).
+std::string location_of(std::string_view text, std::size_t offset) {
+  std::string_view before = text.substr(0, offset);
+  std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  std::size_t newline = before.rfind('\n');
+  std::size_t column = newline == std::string_view::npos ? offset : offset - newline - 1;
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+// action_offset: where action starts in whole (the template text), for locations.
+Result<std::vector<GoTemplate::Command>> parse_action(std::string_view action,
+                                                      std::string_view whole = {},
+                                                      std::size_t action_offset = 0) {
   auto tokens = tokenize(action);
   const std::string shown = "{{" + std::string(action) + "}}";
   if (tokens.empty()) {
     return template_error("missing value for command in " + shown);
   }
-  if (std::find(k_keywords.begin(), k_keywords.end(), tokens.front()) != k_keywords.end()) {
+  if (std::find(k_keywords.begin(), k_keywords.end(), tokens.front().text) != k_keywords.end()) {
     return template_error("unsupported action " + shown +
                           " (dmachine supports fields, json, prettyjson, upper, lower and |)");
   }
@@ -105,7 +127,7 @@ Result<std::vector<GoTemplate::Command>> parse_action(std::string_view action) {
     empty_command = true;
     return {};
   };
-  for (const auto& token : tokens) {
+  for (const auto& [token, offset] : tokens) {
     if (token == "|") {
       DM_TRY(finish());
       continue;
@@ -117,6 +139,8 @@ Result<std::vector<GoTemplate::Command>> parse_action(std::string_view action) {
       auto path = parse_field(token, action);
       DM_TRY(path);
       command.args.push_back(std::move(*path));
+      command.arg_texts.push_back(token);
+      command.arg_locations.push_back(location_of(whole, action_offset + offset));
       empty_command = false;
       continue;
     }
@@ -164,17 +188,42 @@ std::string type_name(const ordered_json& value) {
   }
 }
 
-Result<Value> lookup(const ordered_json& data, const std::vector<std::string>& path) {
+// Where a field is evaluated, for Go's "template: NAME:L:C: executing ..." prefix.
+struct FieldSite {
+  const TemplateRun& run;
+  const std::string& text;     // ".A.B"
+  const std::string& location; // "1:2"
+};
+
+tl::unexpected<Error> execution_error(const FieldSite& site, const std::string& message) {
+  if (site.run.name.empty()) {
+    return template_error(message);
+  }
+  return template_error(site.run.name + ":" + site.location + ": executing \"" + site.run.name +
+                        "\" at <" + site.text + ">: " + message);
+}
+
+Result<Value> lookup(const ordered_json& data, const std::vector<std::string>& path,
+                     const FieldSite& site) {
   const ordered_json* current = &data;
-  for (const auto& key : path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const std::string& key = path[i];
     if (current->is_null()) {
       return Value{}; // Go: a missing map entry, printed "<no value>"
     }
     if (!current->is_object()) {
-      return template_error("can't evaluate field " + key + " in type " + type_name(*current));
+      return execution_error(site, "can't evaluate field " + key + " in type " +
+                                       type_name(*current));
     }
     auto it = current->find(key);
     if (it == current->end()) {
+      if (i == 0 && !site.run.struct_type.empty()) {
+        return execution_error(site, "can't evaluate field " + key + " in type " +
+                                         site.run.struct_type);
+      }
+      if (site.run.missing == MissingKey::error) {
+        return execution_error(site, "map has no entry for key \"" + key + "\"");
+      }
       return Value{};
     }
     current = &*it;
@@ -348,7 +397,9 @@ Result<GoTemplate> parse_go_template(std::string_view text) {
     if (inner.size() >= 4 && inner.substr(0, 2) == "/*" && inner.substr(inner.size() - 2) == "*/") {
       continue; // a comment
     }
-    auto pipeline = parse_action(action);
+    const std::size_t action_offset =
+        static_cast<std::size_t>(action.data() - text.data()); // after a trimmed "-"
+    auto pipeline = parse_action(action, text, action_offset);
     DM_TRY(pipeline);
     parsed.nodes.push_back(GoTemplate::Node{"", std::move(*pipeline)});
   }
@@ -356,6 +407,15 @@ Result<GoTemplate> parse_go_template(std::string_view text) {
 }
 
 Result<std::string> GoTemplate::render(const ordered_json& data) const {
+  return render(data, TemplateRun{});
+}
+
+Result<std::string> GoTemplate::render(const ordered_json& data, const TemplateRun& run) const {
+  static const std::string k_unknown;
+  auto site = [&](const Command& command) {
+    return FieldSite{run, command.arg_texts.empty() ? k_unknown : command.arg_texts.front(),
+                     command.arg_locations.empty() ? k_unknown : command.arg_locations.front()};
+  };
   std::string out;
   for (const auto& node : nodes) {
     if (node.pipeline.empty()) {
@@ -368,14 +428,14 @@ Result<std::string> GoTemplate::render(const ordered_json& data) const {
     for (std::size_t i = 0; i < node.pipeline.size(); ++i) {
       const auto& command = node.pipeline[i];
       if (command.function.empty()) {
-        auto looked_up = lookup(data, command.args.front());
+        auto looked_up = lookup(data, command.args.front(), site(command));
         DM_TRY(looked_up);
         value = std::move(*looked_up);
         continue;
       }
       Value argument;
       if (!command.args.empty()) {
-        auto looked_up = lookup(data, command.args.front());
+        auto looked_up = lookup(data, command.args.front(), site(command));
         DM_TRY(looked_up);
         argument = std::move(*looked_up);
       } else if (is_text) {

@@ -11,12 +11,25 @@
 
 namespace dm {
 
+// What a field that is not there does (Go's Option("missingkey=...")).
+enum class MissingKey { no_value, error };
+
+// How a template is executed: its name and data shape, for Go's error texts.
+struct TemplateRun {
+  std::string name;              // "ls", "inspect": `template: ls:1:2: executing "ls" ...`
+  MissingKey missing = MissingKey::no_value;
+  std::string struct_type;       // non-empty: the data is that Go struct (an unknown
+                                 // top-level field "can't evaluate field X in type T")
+};
+
 class GoTemplate {
 public:
   // One command of a pipeline: a function applied to its operands, or a lone operand.
   struct Command {
     std::string function;                       // empty: the operand itself
     std::vector<std::vector<std::string>> args; // field paths; {} is "."
+    std::vector<std::string> arg_texts;         // each field as written (".A.B")
+    std::vector<std::string> arg_locations;     // each field's "line:column", as Go counts
   };
   struct Node {
     std::string text;              // literal text when pipeline is empty
@@ -26,6 +39,9 @@ public:
   // A missing key prints "<no value>"; a field of a non-object is an error.
   [[nodiscard]] Result<std::string> render(const nlohmann::ordered_json& data) const;
   [[nodiscard]] Result<std::string> render(const nlohmann::json& data) const;
+  // As render, with run's missing-key rule; errors read like Go's execution errors.
+  [[nodiscard]] Result<std::string> render(const nlohmann::ordered_json& data,
+                                           const TemplateRun& run) const;
 
   std::vector<Node> nodes;
 };

@@ -277,14 +277,16 @@ Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view f
   }
   auto parsed = parse_go_template(text);
   DM_TRY(parsed);
+  // docker-machine runs the template over a struct: an unknown field is an error.
+  const TemplateRun run{"ls", MissingKey::error, "commands.HostListItem"};
   std::string out;
   if (table) {
-    auto header = parsed->render(header_json());
+    auto header = parsed->render(header_json(), run);
     DM_TRY(header);
     out += *header + "\n";
   }
   for (const auto& row : rows) {
-    auto line = parsed->render(ls_row_json(row));
+    auto line = parsed->render(ls_row_json(row), run);
     DM_TRY(line);
     out += *line + "\n";
   }
@@ -292,6 +294,13 @@ Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view f
     return tabwriter_format(out, k_min_width, k_padding);
   }
   return out;
+}
+
+Result<void> check_ls_format(std::string_view format) {
+  // The header row (or nothing) alone: every field name is checked against a row.
+  auto rendered = render_ls_format({LsRow{}}, format);
+  DM_TRY(rendered);
+  return {};
 }
 
 std::string render_ls_quiet(std::vector<LsRow> rows) {

@@ -53,6 +53,8 @@ std::string render_ls_table(std::vector<LsRow> rows);
 // --format: a Go template (a "table" prefix adds a header row and aligns columns;
 // \t and \n are unescaped) or "json" (an array of row objects). Rows sorted.
 Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view format);
+// The --format errors render_ls_format would give, found before any host is asked.
+Result<void> check_ls_format(std::string_view format);
 // -q: one name per line, rows sorted.
 std::string render_ls_quiet(std::vector<LsRow> rows);
 

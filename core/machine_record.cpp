@@ -141,6 +141,65 @@ constexpr std::array<std::string_view, 9> k_base_driver_keys = {
     "IPAddress", "MachineName", "SSHUser",     "SSHPort",       "SSHKeyPath",
     "StorePath", "SwarmMaster", "SwarmHost",   "SwarmDiscovery"};
 
+// What a reader of a value of expected's kind needs; "" when any value will do.
+std::string_view expected_kind(const json& expected) {
+  switch (expected.type()) {
+  case json::value_t::string:
+    return "string";
+  case json::value_t::boolean:
+    return "true or false";
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    return "integer";
+  case json::value_t::number_float:
+    return "number";
+  case json::value_t::array:
+    return "array";
+  case json::value_t::object:
+    return "object";
+  default:
+    return "";
+  }
+}
+
+bool same_kind(const json& value, const json& expected) {
+  if (expected.is_number_integer()) { // covers unsigned too
+    return value.is_number_integer();
+  }
+  if (expected.is_number()) {
+    return value.is_number();
+  }
+  return value.type() == expected.type();
+}
+
+// stored with its members checked against the kinds of the same keys in defaults.
+Result<json> checked_members(const json& stored, const json& defaults, const std::string& path) {
+  json checked = stored;
+  for (const auto& [key, expected] : defaults.items()) {
+    auto it = checked.find(key);
+    if (it == checked.end() || expected_kind(expected).empty()) {
+      continue;
+    }
+    if (it->is_null()) {
+      checked.erase(it); // Go's encoding/json: null leaves the zero value
+      continue;
+    }
+    if (!same_kind(*it, expected)) {
+      return bad_key(join_path(path, key), expected_kind(expected));
+    }
+  }
+  return checked;
+}
+
+// drivers.BaseDriver's fields (and EnginePort, which dmachine's engine setup reads).
+const json& base_driver_kinds() {
+  static const json kinds = {{"IPAddress", ""},   {"MachineName", ""},    {"SSHUser", ""},
+                             {"SSHPort", 0},      {"SSHKeyPath", ""},     {"StorePath", ""},
+                             {"SwarmMaster", false}, {"SwarmHost", ""},   {"SwarmDiscovery", ""},
+                             {"EnginePort", 0}};
+  return kinds;
+}
+
 Result<EngineOptions> parse_engine(const json& object) {
   ObjectReader in(object, "HostOptions.EngineOptions");
   EngineOptions engine;
@@ -336,7 +395,9 @@ Result<MachineRecord> parse_machine_record(const std::string& text) {
   record.config_version = *version;
   auto driver = top.object("Driver");
   DM_TRY(driver);
-  record.driver = *driver;
+  auto driver_checked = checked_members(*driver, base_driver_kinds(), "Driver");
+  DM_TRY(driver_checked);
+  record.driver = std::move(*driver_checked);
   auto driver_name = top.string("DriverName");
   DM_TRY(driver_name);
   record.driver_name = *driver_name;
@@ -445,7 +506,7 @@ MachineRecord new_machine_record(const std::string& name, const std::string& dri
   return record;
 }
 
-bool is_valid_machine_name(const std::string& name) {
+bool is_machine_dir_name(const std::string& name) {
   auto alnum = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   };
@@ -454,6 +515,31 @@ bool is_valid_machine_name(const std::string& name) {
   }
   return std::all_of(name.begin(), name.end(),
                      [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+}
+
+bool is_valid_machine_name(const std::string& name) {
+  return is_machine_dir_name(name) && name.size() <= k_max_machine_name_length;
+}
+
+std::string invalid_machine_name_message(const std::string& name) {
+  std::string message = "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -";
+  if (is_machine_dir_name(name)) {
+    message += " (and a host name has at most " + std::to_string(k_max_machine_name_length) +
+               " characters; this one has " + std::to_string(name.size()) + ")";
+  }
+  return message;
+}
+
+std::string quoted_for_display(const std::string& text) {
+  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<nlohmann::json> checked_driver_config(const nlohmann::json& stored,
+                                             const nlohmann::json& defaults) {
+  if (!stored.is_object() || !defaults.is_object()) {
+    return fail(std::string(k_file) + ": Driver: expected object");
+  }
+  return checked_members(stored, defaults, "Driver");
 }
 
 } // namespace dm

@@ -56,6 +56,9 @@ struct MachineRecord {
   AuthOptions auth;
   nlohmann::json host_options_extra = nlohmann::json::object();
   nlohmann::json extra = nlohmann::json::object(); // top-level unknown keys
+  // Not stored: the directory MachineStore::load read this record from; save()
+  // refuses to write the record under any other name.
+  std::string loaded_from;
 };
 
 // Parses a config.json document; errors say which key is wrong.
@@ -74,7 +77,25 @@ nlohmann::ordered_json engine_options_json(const EngineOptions& engine);
 MachineRecord new_machine_record(const std::string& name, const std::string& driver_name,
                                  const std::string& store_root);
 
-// Machine names: ^[a-zA-Z0-9][a-zA-Z0-9.-]*$
+// The longest machine name: a name is the machine's host name (HOST_NAME_MAX is 64
+// with the NUL; one DNS label is at most 63).
+constexpr std::size_t k_max_machine_name_length = 63;
+
+// A name a new machine may take: ^[a-zA-Z0-9][a-zA-Z0-9.-]*$, at most 63 characters.
 bool is_valid_machine_name(const std::string& name);
+// A directory name the store treats as a machine: the same characters, any length
+// (so a machine made before the length rule can still be listed and removed).
+bool is_machine_dir_name(const std::string& name);
+// docker-machine's text for a name create refuses, saying why when it is the length.
+std::string invalid_machine_name_message(const std::string& name);
+
+// An untrusted text for a message: JSON-quoted, control characters escaped.
+std::string quoted_for_display(const std::string& text);
+
+// The stored "Driver" object checked against the types of the same keys in
+// defaults (what the driver itself writes): a value of another type is an error
+// naming the key; a null becomes absent (Go's zero value), so readers never throw.
+Result<nlohmann::json> checked_driver_config(const nlohmann::json& stored,
+                                             const nlohmann::json& defaults);
 
 } // namespace dm

@@ -100,8 +100,18 @@ Result<void> fsync_dir(const fs::path& dir) {
   return {};
 }
 
-std::string invalid_name_message() {
-  return "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -";
+std::string invalid_name_message(const std::string& name) {
+  return invalid_machine_name_message(name);
+}
+
+// "storage path X: not a directory" / "permission denied" for an errno of stat or open.
+tl::unexpected<Error> store_access_error(const fs::path& path, int error) {
+  std::string what = error == ENOTDIR ? "not a directory"
+                     : error == EACCES || error == EPERM
+                         ? "permission denied (is it another user's store? run dmachine as "
+                           "that user, or choose a store with -s)"
+                         : errno_text(error);
+  return fail("Error: storage path " + path.string() + ": " + what);
 }
 
 } // namespace
@@ -212,7 +222,19 @@ Result<std::string> read_file(const fs::path& path) {
   return data;
 }
 
-MachineStore::MachineStore(fs::path root) : m_root(std::move(root)) {}
+namespace {
+
+// A relative root would name a different store after a chdir; main resolves the
+// path fully (resolve_store_path), this only guards other constructions.
+fs::path absolute_or_given(fs::path root) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(root, ec);
+  return ec ? root : absolute;
+}
+
+} // namespace
+
+MachineStore::MachineStore(fs::path root) : m_root(absolute_or_given(std::move(root))) {}
 
 Result<void> MachineStore::ensure_layout() const {
   DM_TRY(make_dirs(m_root));
@@ -223,13 +245,16 @@ Result<void> MachineStore::ensure_layout() const {
 
 bool MachineStore::exists(const std::string& name) const {
   std::error_code ec;
-  return is_valid_machine_name(name) && fs::is_directory(machine_dir(name), ec);
+  return is_machine_dir_name(name) && fs::is_directory(machine_dir(name), ec);
 }
 
 Result<std::vector<std::string>> MachineStore::list_names() const {
   std::vector<std::string> names;
   std::error_code ec;
   if (!fs::exists(machines_dir(), ec)) {
+    if (ec) { // not "missing": unreadable, or a file where a directory should be
+      return store_access_error(machines_dir(), ec.value());
+    }
     return names; // a store nobody has written to yet
   }
   fs::directory_iterator it(machines_dir(), ec);
@@ -239,7 +264,7 @@ Result<std::vector<std::string>> MachineStore::list_names() const {
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
     // Dotfiles and temp dirs are not machines; neither is anything with a name create refuses.
-    if (name.empty() || name.front() == '.' || !is_valid_machine_name(name)) {
+    if (name.empty() || name.front() == '.' || !is_machine_dir_name(name)) {
       continue;
     }
     std::error_code type_ec;
@@ -293,12 +318,24 @@ Result<MachineRecord> MachineStore::load(const std::string& name) const {
   if (record->name.empty()) {
     record->name = name; // docker-machine fills the name from the directory
   }
+  if (record->name != name) {
+    // The name reaches host names, shell code and paths of other machines: a
+    // record is only ever the machine of the directory it is in.
+    return fail("record name " + quoted_for_display(record->name) +
+                " does not match its directory \"" + name + "\" (" + path.string() +
+                "); fix the Name or remove the machine with \"dmachine rm -f " + name + "\"");
+  }
+  record->loaded_from = name;
   return record;
 }
 
 Result<void> MachineStore::save(const MachineRecord& record) const {
-  if (!is_valid_machine_name(record.name)) {
-    return fail(ErrorKind::usage, invalid_name_message());
+  if (!is_machine_dir_name(record.name)) {
+    return fail(ErrorKind::usage, invalid_name_message(record.name));
+  }
+  if (!record.loaded_from.empty() && record.loaded_from != record.name) {
+    return fail("refusing to save the record of machine \"" + record.loaded_from +
+                "\" as machine " + quoted_for_display(record.name));
   }
   if (!exists(record.name)) {
     return fail(ErrorKind::not_found, machine_not_found_message(record.name));
@@ -311,7 +348,7 @@ Result<void> MachineStore::save(const MachineRecord& record) const {
 
 Result<void> MachineStore::create_machine_dir(const std::string& name) const {
   if (!is_valid_machine_name(name)) {
-    return fail(ErrorKind::usage, invalid_name_message());
+    return fail(ErrorKind::usage, invalid_name_message(name));
   }
   DM_TRY(ensure_layout());
   fs::path dir = machine_dir(name);
@@ -344,8 +381,8 @@ Result<void> MachineStore::remove_machine_dir(const std::string& name) const {
 }
 
 Result<FileLock> MachineStore::lock_machine(const std::string& name, int timeout_seconds) const {
-  if (!is_valid_machine_name(name)) {
-    return fail(ErrorKind::usage, invalid_name_message());
+  if (!is_machine_dir_name(name)) {
+    return fail(ErrorKind::usage, invalid_name_message(name));
   }
   return lock_named("machine-" + name, timeout_seconds);
 }
@@ -358,6 +395,42 @@ Result<FileLock> MachineStore::lock_named(const std::string& key, int timeout_se
   DM_TRY(ensure_layout());
   DM_TRY(make_dir(m_root / ".locks"));
   return lock_file(m_root / ".locks" / (key + ".lock"), timeout_seconds);
+}
+
+Result<void> MachineStore::check_access() const {
+  for (const fs::path& dir : {m_root, machines_dir()}) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0) {
+      if (errno == ENOENT) {
+        return {}; // a store nobody has written to yet
+      }
+      return store_access_error(dir, errno);
+    }
+    if (!S_ISDIR(info.st_mode)) {
+      return store_access_error(dir, ENOTDIR);
+    }
+    if (::access(dir.c_str(), R_OK | X_OK) != 0) {
+      return store_access_error(dir, errno);
+    }
+  }
+  return {};
+}
+
+Result<fs::path> resolve_store_path(const fs::path& given) {
+  if (given.empty()) {
+    return fail(ErrorKind::usage, "Error: the storage path is empty");
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(given, ec);
+  if (ec) {
+    return fail("Error: storage path " + given.string() + ": " + ec.message());
+  }
+  // Symlinks and ".." resolved where the path exists: one store, one name.
+  fs::path resolved = fs::weakly_canonical(absolute, ec);
+  if (ec) {
+    return store_access_error(absolute, ec.value());
+  }
+  return resolved.lexically_normal();
 }
 
 fs::path default_store_path() {

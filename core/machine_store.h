@@ -52,15 +52,20 @@ public:
 
   // Makes root, certs/ and machines/ (0700) if missing.
   Result<void> ensure_layout() const;
+  // The root and machines/, where they exist, are readable directories: errors say
+  // "not a directory" or "permission denied". A missing store is fine (nothing made yet).
+  Result<void> check_access() const;
   // The directory existing is the machine existing.
   [[nodiscard]] bool exists(const std::string& name) const;
   // Names sorted case-insensitively; never writes.
   Result<std::vector<std::string>> list_names() const;
   // Every machine; a corrupt config.json is an error entry, not a failure of the listing.
   [[nodiscard]] std::vector<StoreEntry> load_all() const;
-  // Error kind not_found with docker-machine's text when missing.
+  // Error kind not_found with docker-machine's text when missing; an error when the
+  // record's Name is not its directory's name (the record is untrusted input).
   Result<MachineRecord> load(const std::string& name) const;
-  // Atomic write of machines/<name>/config.json (0600).
+  // Atomic write of machines/<name>/config.json (0600); refuses a loaded record
+  // whose name was changed from the directory it came from.
   Result<void> save(const MachineRecord& record) const;
   // Creates machines/<name> (0700) exclusively; already_exists if it is there.
   Result<void> create_machine_dir(const std::string& name) const;
@@ -77,8 +82,11 @@ private:
   std::filesystem::path m_root;
 };
 
-// --storage-path, else $MACHINE_STORAGE_PATH, else ~/.docker/machine.
+// $MACHINE_STORAGE_PATH, else ~/.docker/machine (as given: resolve it before use).
 std::filesystem::path default_store_path();
+// The store path every command uses: absolute, symlinks and ".." resolved where it
+// exists, so two relative "-s store" from two directories are two stores.
+Result<std::filesystem::path> resolve_store_path(const std::filesystem::path& given);
 
 // docker-machine's not-found text for name.
 std::string machine_not_found_message(const std::string& name);

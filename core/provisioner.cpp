@@ -522,6 +522,12 @@ Result<void> check_daemon_json(const std::string& text, const DockerdConfigInput
 
 Result<ProvisionReport> provision_engine(RemoteShell& shell, const ProvisionRequest& request,
                                          Progress& progress) {
+  // The record is untrusted: refuse what the hostname step or the unit cannot hold
+  // before anything on the host changes.
+  if (!is_machine_dir_name(request.machine_name)) {
+    return fail(ErrorKind::usage, "provision: " + invalid_machine_name_message(request.machine_name));
+  }
+  DM_TRY_CTX(validate_engine_options(request.engine), "provision");
   Host host(shell);
   ProvisionReport report;
   DM_TRY_CTX(open_session(host, progress, Staging::needed), "provision");

@@ -4,6 +4,7 @@
 #include "core/result.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,7 +19,15 @@ ShellKind shell_kind_from_env(const char* shell_env);
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
-// Lines setting vars, then the two-line hint running hint_command.
+// "sh", "fish", ... for messages.
+std::string_view shell_name(ShellKind shell);
+
+// Values that cannot be quoted for the shell are an error: control characters
+// (a newline only in tcsh and cmd, which cannot hold one) and, for cmd, its
+// metacharacters. Call before render_env_set.
+Result<void> check_env_values(ShellKind shell, const EnvVars& vars);
+// Lines setting vars (each value quoted for the shell; plain values print exactly
+// as docker-machine prints them), then the two-line hint running hint_command.
 std::string render_env_set(ShellKind shell, const EnvVars& vars, const std::string& hint_command);
 // Lines unsetting names, then the hint.
 std::string render_env_unset(ShellKind shell, const std::vector<std::string>& names,

@@ -97,3 +97,53 @@ TEST_CASE("the drop-in and certificates are where docker-machine puts them", "[e
   // The old name sorts before docker-machine's, so it could never win over it.
   CHECK(std::string("10-dmachine.conf") < std::string(dm::k_dockerd_dropin_name));
 }
+
+TEST_CASE("engine options a unit or dockerd cannot hold are refused", "[engine_config]") {
+  auto error_of = [](const dm::EngineOptions& engine) {
+    auto checked = dm::validate_engine_options(engine);
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().kind == dm::ErrorKind::usage);
+    return checked.error().message;
+  };
+  dm::EngineOptions good;
+  good.arbitrary_flags = {"log-level=debug", "--max-concurrent-downloads=3", "ipv6",
+                          "log-opt=max-size=10m"};
+  good.labels = {"env=prod", "com.example/team=a b"};
+  good.env = {"HTTP_PROXY=http://p:3128", "EMPTY="};
+  good.insecure_registry = {"10.0.0.5:5000"};
+  good.registry_mirror = {"https://mirror.example"};
+  good.storage_driver = "overlay2";
+  good.install_url = "https://get.docker.com";
+  good.graph_dir = "/var/lib/my docker";
+  CHECK(dm::validate_engine_options(good));
+
+  dm::EngineOptions engine;
+  engine.env = {"NOEQ"};
+  CHECK(error_of(engine) == "--engine-env \"NOEQ\": expected NAME=VALUE");
+  engine.env = {"1A=b"};
+  CHECK(error_of(engine) == "--engine-env \"1A=b\": expected NAME=VALUE");
+  engine.env = {"A=b\nExecStartPre=/bin/sh -c id"};
+  CHECK_THAT(error_of(engine), Catch::Contains("has a newline"));
+  engine = {};
+  engine.labels = {"novalue"};
+  CHECK(error_of(engine) == "--engine-label \"novalue\": expected key=value");
+  engine.labels = {"a=b\nc"};
+  CHECK_THAT(error_of(engine), Catch::StartsWith("--engine-label \"a=b\\nc\": has a newline"));
+  engine = {};
+  engine.arbitrary_flags = {"x y=1"};
+  CHECK_THAT(error_of(engine), Catch::StartsWith("--engine-opt \"x y=1\": expected flag=value"));
+  engine.arbitrary_flags = {"tls=false\n--tlsverify=false"};
+  CHECK_THAT(error_of(engine), Catch::Contains("has a newline"));
+  engine = {};
+  engine.insecure_registry = {"a b"};
+  CHECK_THAT(error_of(engine), Catch::Contains("must be one word"));
+  engine = {};
+  engine.install_url = "https://x/'; rm -rf /; '";
+  CHECK_THAT(error_of(engine), Catch::StartsWith("--engine-install-url"));
+
+  CHECK(dm::validate_tls_sans({"node.example", "10.0.0.9", "*.example"}));
+  auto san = dm::validate_tls_sans({"ok", "bad\nname"});
+  REQUIRE_FALSE(san);
+  CHECK_THAT(san.error().message, Catch::StartsWith("--tls-san \"bad\\nname\""));
+  CHECK_FALSE(dm::validate_tls_sans({""}));
+}

@@ -180,6 +180,59 @@ TEST_CASE("machine names follow docker-machine's rule", "[machine_record]") {
   CHECK_FALSE(dm::is_valid_machine_name("ü"));
 }
 
+TEST_CASE("names longer than a host name are refused at create, kept in the store",
+          "[machine_record]") {
+  const std::string longest(63, 'a');
+  CHECK(dm::is_valid_machine_name(longest));
+  CHECK_FALSE(dm::is_valid_machine_name(longest + "a"));
+  CHECK_FALSE(dm::is_valid_machine_name(std::string(40, 'a') + "." + std::string(40, 'b')));
+  CHECK(dm::is_machine_dir_name(longest + "a"));
+  CHECK_FALSE(dm::is_machine_dir_name("x';id>f;'"));
+  CHECK_FALSE(dm::is_machine_dir_name("$(touch p)"));
+  CHECK(dm::invalid_machine_name_message("a_b") ==
+        "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -");
+  CHECK_THAT(dm::invalid_machine_name_message(longest + "a"),
+             Catch::StartsWith("Invalid hostname specified. Allowed hostname chars are: "
+                               "0-9a-zA-Z . - (and a host name has at most 63 characters"));
+}
+
+TEST_CASE("driver fields of the wrong type are errors, nulls are zero values", "[machine_record]") {
+  json doc = json::parse(fixture_text());
+  doc["Driver"]["SSHPort"] = "x";
+  CHECK(parse_error(doc.dump()) == "config.json: Driver.SSHPort: expected integer");
+  doc["Driver"]["SSHPort"] = 22.5;
+  CHECK(parse_error(doc.dump()) == "config.json: Driver.SSHPort: expected integer");
+  doc["Driver"]["SSHPort"] = nullptr;
+  doc["Driver"]["IPAddress"] = json::array();
+  CHECK(parse_error(doc.dump()) == "config.json: Driver.IPAddress: expected string");
+  doc["Driver"]["IPAddress"] = nullptr;
+  doc["Driver"]["SwarmMaster"] = "no";
+  CHECK(parse_error(doc.dump()) == "config.json: Driver.SwarmMaster: expected true or false");
+  doc["Driver"]["SwarmMaster"] = nullptr;
+  auto record = dm::parse_machine_record(doc.dump());
+  REQUIRE(record);
+  CHECK_FALSE(record->driver.contains("SSHPort"));
+  CHECK(record->driver.value("SSHPort", 22) == 22); // what a driver reads: never throws
+
+  // Against what a driver writes: its own keys are checked the same way.
+  json defaults = {{"Bridge", "dmachine0"}, {"Memory", 0}, {"Tags", json::array()}};
+  CHECK(dm::checked_driver_config(json{{"Memory", 512}, {"Other", "x"}}, defaults));
+  auto wrong = dm::checked_driver_config(json{{"Memory", "512"}}, defaults);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message == "config.json: Driver.Memory: expected integer");
+  wrong = dm::checked_driver_config(json{{"Bridge", 5}}, defaults);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message == "config.json: Driver.Bridge: expected string");
+  auto nulled = dm::checked_driver_config(json{{"Tags", nullptr}}, defaults);
+  REQUIRE(nulled);
+  CHECK_FALSE(nulled->contains("Tags"));
+}
+
+TEST_CASE("untrusted text is quoted for messages", "[machine_record]") {
+  CHECK(dm::quoted_for_display("x';id>f;'") == "\"x';id>f;'\"");
+  CHECK(dm::quoted_for_display("a\nb\x1b[31m") == "\"a\\nb\\u001b[31m\"");
+}
+
 TEST_CASE("machine states print as docker-machine's words", "[machine_state]") {
   CHECK(dm::to_string(dm::MachineState::running) == "Running");
   CHECK(dm::to_string(dm::MachineState::paused) == "Paused");

@@ -3,6 +3,7 @@
 #include "tests/fakes/temp_dir.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -24,6 +25,13 @@ std::string fixture_config() {
   auto text = dm::read_file(fs::path(DM_FIXTURES_DIR) / "docker-machine-store/machines/node1/config.json");
   REQUIRE(text);
   return *text;
+}
+
+// The fixture record renamed to name (a record's Name must be its directory's).
+std::string config_named(const std::string& name) {
+  auto doc = nlohmann::json::parse(fixture_config());
+  doc["Name"] = name;
+  return doc.dump(4);
 }
 
 void put_machine(const dm::MachineStore& store, const std::string& name, const std::string& config) {
@@ -198,8 +206,8 @@ TEST_CASE("listing skips dotfiles and keeps going past a corrupt record", "[mach
   TempDir dir;
   dm::MachineStore store(dir.path());
   const std::string config = fixture_config();
-  put_machine(store, "beta", config);
-  put_machine(store, "Alpha", config);
+  put_machine(store, "beta", config_named("beta"));
+  put_machine(store, "Alpha", config_named("Alpha"));
   put_machine(store, "gamma", config.substr(0, config.size() / 2));
   put_machine(store, "delta", config);
   fs::create_directory(store.machines_dir() / ".tmp-create-x");
@@ -251,4 +259,97 @@ TEST_CASE("the default store path follows MACHINE_STORAGE_PATH, then HOME", "[ma
   if (saved_storage != nullptr) {
     ::setenv("MACHINE_STORAGE_PATH", saved.c_str(), 1);
   }
+}
+
+TEST_CASE("a record whose Name is not its directory is refused", "[machine_store]") {
+  TempDir dir;
+  dm::MachineStore store(dir.path());
+  put_machine(store, "web1", config_named("web1"));
+  for (const std::string name : {"x';id>f;'", "$(touch /tmp/pwned)", "web1", "other"}) {
+    put_machine(store, "evil", config_named(name));
+    auto record = store.load("evil");
+    REQUIRE_FALSE(record);
+    INFO(record.error().message);
+    CHECK_THAT(record.error().message,
+               Catch::StartsWith("record name " + dm::quoted_for_display(name) +
+                                 " does not match its directory \"evil\""));
+    CHECK_THAT(record.error().message, Catch::Contains("dmachine rm -f evil"));
+    CHECK(record.error().message.find('\n') == std::string::npos);
+    REQUIRE(store.remove_machine_dir("evil"));
+  }
+  // An empty Name is filled from the directory, as docker-machine does.
+  put_machine(store, "blank", config_named(""));
+  auto blank = store.load("blank");
+  REQUIRE(blank);
+  CHECK(blank->name == "blank");
+}
+
+TEST_CASE("save refuses a loaded record renamed to another machine", "[machine_store]") {
+  TempDir dir;
+  dm::MachineStore store(dir.path());
+  put_machine(store, "web1", config_named("web1"));
+  put_machine(store, "web2", config_named("web2"));
+  auto before = dm::read_file(store.machine_dir("web2") / "config.json");
+  REQUIRE(before);
+  auto record = store.load("web1");
+  REQUIRE(record);
+  CHECK(record->loaded_from == "web1");
+  CHECK(store.save(*record));
+  record->name = "web2";
+  auto saved = store.save(*record);
+  REQUIRE_FALSE(saved);
+  CHECK_THAT(saved.error().message, Catch::Contains("refusing to save the record of machine"));
+  CHECK(*dm::read_file(store.machine_dir("web2") / "config.json") == *before);
+  record->name = "../web2";
+  CHECK_FALSE(store.save(*record));
+}
+
+TEST_CASE("the store path is made absolute and resolved", "[machine_store]") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "a" / "store");
+  fs::create_directories(dir.path() / "b");
+  fs::create_directory_symlink(dir.path() / "a", dir.path() / "link");
+  const fs::path saved_cwd = fs::current_path();
+  fs::current_path(dir.path() / "a");
+  auto from_a = dm::resolve_store_path("store");
+  fs::current_path(dir.path() / "b");
+  auto from_b = dm::resolve_store_path("store");
+  auto through_link = dm::resolve_store_path(dir.path() / "link" / ".." / "a" / "store");
+  auto via_symlink = dm::resolve_store_path(dir.path() / "link" / "store");
+  dm::MachineStore relative("relative-store");
+  fs::current_path(saved_cwd);
+  REQUIRE(from_a);
+  REQUIRE(from_b);
+  const fs::path real = fs::canonical(dir.path());
+  CHECK(*from_a == real / "a" / "store");
+  CHECK(*from_b == real / "b" / "store"); // two directories, two stores
+  CHECK(from_a->is_absolute());
+  REQUIRE(via_symlink);
+  CHECK(*via_symlink == *from_a);
+  REQUIRE(through_link);
+  CHECK(through_link->is_absolute());
+  CHECK(relative.root().is_absolute());
+  CHECK(relative.root() == dir.path() / "b" / "relative-store");
+  CHECK_FALSE(dm::resolve_store_path(""));
+}
+
+TEST_CASE("a store that is a file or unreadable says so", "[machine_store]") {
+  TempDir dir;
+  REQUIRE(dm::write_file_atomic(dir.path() / "file", "x"));
+  auto file = dm::MachineStore(dir.path() / "file").check_access();
+  REQUIRE_FALSE(file);
+  CHECK_THAT(file.error().message, Catch::Contains("not a directory"));
+  auto below_file = dm::MachineStore(dir.path() / "file" / "store").check_access();
+  REQUIRE_FALSE(below_file);
+  CHECK_THAT(below_file.error().message, Catch::Contains("not a directory"));
+  CHECK(dm::MachineStore(dir.path() / "missing").check_access());
+  dm::MachineStore store(dir.path() / "store");
+  REQUIRE(store.ensure_layout());
+  CHECK(store.check_access());
+  fs::create_directory(dir.path() / "odd");
+  REQUIRE(dm::write_file_atomic(dir.path() / "odd" / "machines", "x"));
+  auto machines_file = dm::MachineStore(dir.path() / "odd").check_access();
+  REQUIRE_FALSE(machines_file);
+  CHECK_THAT(machines_file.error().message, Catch::Contains("odd/machines: not a directory"));
+  CHECK_FALSE(dm::MachineStore(dir.path() / "odd").list_names());
 }

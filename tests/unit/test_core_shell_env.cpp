@@ -70,3 +70,47 @@ TEST_CASE("shell detection and NO_PROXY", "[env]") {
   CHECK(dm::no_proxy_value("localhost", "1.2.3.4") == "localhost,1.2.3.4");
   CHECK(dm::no_proxy_value("localhost,1.2.3.4", "1.2.3.4") == "localhost,1.2.3.4");
 }
+
+TEST_CASE("env quotes hostile values for every shell", "[env]") {
+  const std::string hostile = "a\"b'c$(touch p)`touch q`\\d!e";
+  dm::EnvVars one = {{"DOCKER_CERT_PATH", hostile}};
+  auto first_line = [&](ShellKind shell) {
+    std::string text = dm::render_env_set(shell, one, "x");
+    return text.substr(0, text.find('\n'));
+  };
+  CHECK(first_line(ShellKind::posix) ==
+        "export DOCKER_CERT_PATH=\"a\\\"b'c\\$(touch p)\\`touch q\\`\\\\d!e\"");
+  CHECK(first_line(ShellKind::fish) ==
+        "set -gx DOCKER_CERT_PATH \"a\\\"b'c\\$(touch p)`touch q`\\\\d!e\";");
+  CHECK(first_line(ShellKind::powershell) ==
+        "$Env:DOCKER_CERT_PATH = 'a\"b''c$(touch p)`touch q`\\d!e'");
+  CHECK(first_line(ShellKind::emacs) ==
+        "(setenv \"DOCKER_CERT_PATH\" \"a\\\"b'c$(touch p)`touch q`\\\\d!e\")");
+  CHECK(first_line(ShellKind::tcsh) ==
+        "setenv DOCKER_CERT_PATH 'a\"b'\\''c$(touch p)`touch q`\\d'\\!'e';");
+  // PowerShell's typographic quotes end a string too: doubled inside '...'.
+  dm::EnvVars curly = {{"K", "a\xE2\x80\x99" "b"}};
+  CHECK(dm::render_env_set(ShellKind::powershell, curly, "x").rfind(
+            "$Env:K = 'a\xE2\x80\x99\xE2\x80\x99" "b'\n", 0) == 0);
+}
+
+TEST_CASE("env refuses values a shell cannot hold", "[env]") {
+  dm::EnvVars newline = {{"NO_PROXY", "a\nb"}};
+  CHECK(dm::check_env_values(ShellKind::posix, newline));
+  CHECK(dm::check_env_values(ShellKind::fish, newline));
+  CHECK(dm::check_env_values(ShellKind::emacs, newline));
+  CHECK(dm::check_env_values(ShellKind::powershell, newline));
+  auto tcsh = dm::check_env_values(ShellKind::tcsh, newline);
+  REQUIRE_FALSE(tcsh);
+  CHECK_THAT(tcsh.error().message, Catch::Contains("NO_PROXY"));
+  CHECK_FALSE(dm::check_env_values(ShellKind::cmd, newline));
+  CHECK_FALSE(dm::check_env_values(ShellKind::posix, {{"K", std::string("a\0b", 3)}}));
+  CHECK_FALSE(dm::check_env_values(ShellKind::posix, {{"K", "a\rb"}}));
+  CHECK_FALSE(dm::check_env_values(ShellKind::cmd, {{"K", "a&calc"}}));
+  CHECK_FALSE(dm::check_env_values(ShellKind::cmd, {{"K", "%PATH%"}}));
+  CHECK(dm::check_env_values(ShellKind::cmd, k_vars));
+  for (auto shell : {ShellKind::posix, ShellKind::fish, ShellKind::powershell, ShellKind::cmd,
+                     ShellKind::emacs, ShellKind::tcsh}) {
+    CHECK(dm::check_env_values(shell, k_vars));
+  }
+}
