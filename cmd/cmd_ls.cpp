@@ -51,12 +51,7 @@ Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
     context.out << render_ls_table(rows);
   } else {
     auto rendered = render_ls_format(rows, format);
-    if (!rendered) {
-      for (auto& worker : workers) {
-        worker.join(); // a joinable thread must not be destroyed (std::terminate)
-      }
-      return fail(rendered.error());
-    }
+    DM_TRY(rendered);
     context.out << *rendered;
   }
   context.out.flush();
