@@ -31,8 +31,8 @@ void print_usage(std::ostream& out) {
          "  --tls-ca-key PATH            Private key to generate certificates [$MACHINE_TLS_CA_KEY]\n"
          "  --tls-client-cert PATH       Client cert to use for TLS [$MACHINE_TLS_CLIENT_CERT]\n"
          "  --tls-client-key PATH        Private key used in client TLS auth [$MACHINE_TLS_CLIENT_KEY]\n"
-         "  --native-ssh                 Use the native (Go-based) SSH implementation. (accepted; "
-         "dmachine always uses its own SSH client)\n"
+         "  --native-ssh                 Use dmachine's own SSH client for everything (ssh: words "
+         "after the machine name are a remote command, never options for the system ssh)\n"
          "  --help, -h                   Show help\n"
          "  --version, -v                Print the version\n\n"
          "Commands:\n";

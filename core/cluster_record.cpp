@@ -105,14 +105,26 @@ Result<ClusterRecord> parse_cluster_record(const std::string& text) {
   auto advertise = string_key(doc, "Advertise", false);
   DM_TRY(advertise);
   record.advertise = *advertise;
-  record.drain_managers = doc.value("DrainManagers", false);
+  if (doc.contains("DrainManagers") && !doc["DrainManagers"].is_null()) {
+    if (!doc["DrainManagers"].is_boolean()) {
+      return fail("cluster.json: \"DrainManagers\" is not true or false");
+    }
+    record.drain_managers = doc["DrainManagers"].get<bool>();
+  }
   auto phase = string_key(doc, "Phase", false);
   DM_TRY(phase);
   record.phase = *phase == "ready" ? ClusterPhase::ready : ClusterPhase::creating;
   if (doc.contains("DriverOptions") && doc["DriverOptions"].is_object()) {
     for (const auto& [key, value] : doc["DriverOptions"].items()) {
-      if (value.is_array()) {
-        record.driver_options.values[key] = value.get<std::vector<std::string>>();
+      if (!value.is_array()) {
+        return fail(fmt::format("cluster.json: DriverOptions \"{}\" is not a list", key));
+      }
+      for (const auto& item : value) {
+        if (!item.is_string()) {
+          return fail(
+              fmt::format("cluster.json: DriverOptions \"{}\" holds a value that is not text", key));
+        }
+        record.driver_options.values[key].push_back(item.get<std::string>());
       }
     }
   }

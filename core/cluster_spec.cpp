@@ -366,8 +366,9 @@ Result<void> check_option_values(const DriverFlag& flag, const std::vector<std::
 Result<void> check_options(const DriverOptions& options, const DriverEntry& driver,
                            const std::string& where) {
   for (const auto& [key, values] : options.values) {
+    const std::string& name = key; // clang 14 cannot capture a structured binding
     auto flag = std::find_if(driver.flags.begin(), driver.flags.end(),
-                             [&](const DriverFlag& f) { return f.name == key; });
+                             [&](const DriverFlag& f) { return f.name == name; });
     if (flag == driver.flags.end()) {
       std::string known;
       for (const auto& f : driver.flags) {

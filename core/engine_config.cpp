@@ -214,7 +214,8 @@ Result<void> validate_engine_options(const EngineOptions& engine) {
   for (const auto& [rule, values] : {std::pair{&k_opt, &engine.arbitrary_flags},
                                      std::pair{&k_label, &engine.labels},
                                      std::pair{&k_env, &engine.env}}) {
-    DM_TRY(check_each(*values, [&](const std::string& v) { return check_assignment(*rule, v); }));
+    const auto* kind = rule; // clang 14 cannot capture a structured binding
+    DM_TRY(check_each(*values, [&](const std::string& v) { return check_assignment(*kind, v); }));
   }
   DM_TRY(check_each(engine.insecure_registry,
                     [](const std::string& v) { return check_word("--engine-insecure-registry", v); }));

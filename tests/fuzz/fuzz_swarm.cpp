@@ -27,7 +27,7 @@ void check_answer(int status, const std::string& body) {
   (void)dm::swarm_info(http, endpoint, 1);
   (void)dm::swarm_init(http, endpoint, "10.0.0.2", 1);
   (void)dm::swarm_join_tokens(http, endpoint, 1);
-  (void)dm::swarm_join(http, endpoint, "10.0.0.3", "10.0.0.2:2377", "SWMTKN-1-x", 1);
+  (void)dm::swarm_join(http, endpoint, "10.0.0.3", {"10.0.0.2:2377", "10.0.0.4:2377"}, "SWMTKN-1-x", 1);
   (void)dm::swarm_tasks_on_node(http, endpoint, "node-id", 1);
   auto nodes = dm::swarm_nodes(http, endpoint, 1);
   if (nodes) {
