@@ -10,6 +10,26 @@
 
 namespace dm {
 
+namespace {
+
+Result<int> print_rows(CommandContext& context, std::vector<LsRow> rows, const LsFilters& filters,
+                       LsOutput output, const std::string& format) {
+  rows = filter_rows(rows, filters);
+  if (output == LsOutput::quiet) {
+    context.out << render_ls_quiet(rows);
+  } else if (output == LsOutput::table) {
+    context.out << render_ls_table(rows);
+  } else {
+    auto rendered = render_ls_format(rows, format);
+    DM_TRY(rendered);
+    context.out << *rendered;
+  }
+  context.out.flush();
+  return 0;
+}
+
+} // namespace
+
 Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
   CLI::App app{"List machines.\n\nUsage: dmachine ls [OPTIONS]", "dmachine ls"};
   bool quiet = false;
@@ -33,8 +53,15 @@ Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
     DM_TRY(check_ls_format(format)); // before any worker thread exists
   }
 
-  std::vector<StoreEntry> entries = context.store.load_all();
   std::vector<LsRow> rows;
+  auto names = context.store.list_names();
+  if (names && !ls_needs_records(*parsed_filters, output)) {
+    for (auto& name : *names) { // ls -q prints a record it cannot read too: no need to read any
+      rows.push_back(LsRow{.name = std::move(name)});
+    }
+    return print_rows(context, rows, *parsed_filters, output, format);
+  }
+  std::vector<StoreEntry> entries = context.store.load_all();
   if (ls_needs_state(*parsed_filters, output, format)) {
     const char* docker_host_env = std::getenv("DOCKER_HOST");
     rows = status_rows(context, entries, docker_host_env != nullptr ? docker_host_env : "",
@@ -44,18 +71,7 @@ Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
       rows.push_back(record_row(entry));
     }
   }
-  rows = filter_rows(rows, *parsed_filters);
-  if (output == LsOutput::quiet) {
-    context.out << render_ls_quiet(rows);
-  } else if (output == LsOutput::table) {
-    context.out << render_ls_table(rows);
-  } else {
-    auto rendered = render_ls_format(rows, format);
-    DM_TRY(rendered);
-    context.out << *rendered;
-  }
-  context.out.flush();
-  return 0;
+  return print_rows(context, rows, *parsed_filters, output, format);
 }
 
 } // namespace dm

@@ -363,6 +363,11 @@ bool ls_needs_state(const LsFilters& filters, LsOutput output, std::string_view 
   return true;
 }
 
+bool ls_needs_records(const LsFilters& filters, LsOutput output) {
+  return output != LsOutput::quiet || !filters.driver.empty() || !filters.state.empty() ||
+         !filters.label.empty() || !filters.swarm.empty();
+}
+
 void apply_state_answer(LsRow& row, const StateAnswer& answer, const std::string& url,
                         const std::string& docker_host) {
   row.state = std::string(to_string(answer.state));

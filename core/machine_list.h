@@ -64,6 +64,9 @@ std::string render_ls_quiet(std::vector<LsRow> rows);
 enum class LsOutput { quiet, table, format };
 [[nodiscard]] bool ls_needs_state(const LsFilters& filters, LsOutput output,
                                   std::string_view format);
+// Whether ls must read the records: anything but -q with no filter or name filters
+// only (the names are the store's directory listing).
+[[nodiscard]] bool ls_needs_records(const LsFilters& filters, LsOutput output);
 // A state query's answer on a row made from the record: STATE, URL (running
 // machines only), ACTIVE (URL equals DOCKER_HOST), DOCKER, ERRORS, RESPONSE.
 void apply_state_answer(LsRow& row, const StateAnswer& answer, const std::string& url,

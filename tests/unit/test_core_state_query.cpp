@@ -325,6 +325,22 @@ TEST_CASE("ls asks the machines only when the output needs a state", "[machine_l
   CHECK(dm::ls_needs_state(*none, dm::LsOutput::format, "{{.Name}} {{.URL"));
 }
 
+TEST_CASE("ls -q reads the records only for filters on what they hold", "[machine_list]") {
+  auto no_filter = dm::parse_ls_filters({});
+  auto by_name = dm::parse_ls_filters({"name=web"});
+  auto by_driver = dm::parse_ls_filters({"driver=generic"});
+  auto by_label = dm::parse_ls_filters({"label=a=b"});
+  auto by_swarm = dm::parse_ls_filters({"swarm=m1"});
+  REQUIRE((no_filter && by_name && by_driver && by_label && by_swarm));
+  CHECK_FALSE(dm::ls_needs_records(*no_filter, dm::LsOutput::quiet));
+  CHECK_FALSE(dm::ls_needs_records(*by_name, dm::LsOutput::quiet));
+  CHECK(dm::ls_needs_records(*by_driver, dm::LsOutput::quiet));
+  CHECK(dm::ls_needs_records(*by_label, dm::LsOutput::quiet));
+  CHECK(dm::ls_needs_records(*by_swarm, dm::LsOutput::quiet));
+  CHECK(dm::ls_needs_records(*no_filter, dm::LsOutput::table));
+  CHECK(dm::ls_needs_records(*no_filter, dm::LsOutput::format));
+}
+
 TEST_CASE("a row from a state answer", "[machine_list]") {
   dm::LsRow row;
   row.name = "web";
