@@ -1,7 +1,5 @@
 #include "cmd/cli.h"
 
-#include "drivers/registry.h"
-
 #include <algorithm>
 #include <fmt/format.h>
 #include <memory>
@@ -144,7 +142,7 @@ std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::st
   return std::nullopt;
 }
 
-Result<std::vector<std::string>> names_or_default(const CommandContext& context,
+Result<std::vector<std::string>> names_or_default(const AppContext& context,
                                                   const std::vector<std::string>& names) {
   if (!names.empty()) {
     return names;
@@ -155,7 +153,7 @@ Result<std::vector<std::string>> names_or_default(const CommandContext& context,
   return fail(ErrorKind::usage, k_no_machine_name);
 }
 
-Result<std::string> one_name_or_default(const CommandContext& context,
+Result<std::string> one_name_or_default(const AppContext& context,
                                         const std::vector<std::string>& names) {
   if (names.size() > 1) {
     return fail(ErrorKind::usage, "Error: Expected one machine name as an argument");
@@ -165,74 +163,11 @@ Result<std::string> one_name_or_default(const CommandContext& context,
   return resolved->front();
 }
 
-DriverContext make_driver_context(CommandContext& context, const std::string& name) {
-  DriverContext driver_context;
-  driver_context.machine_name = name;
-  driver_context.store_path = context.store.root();
-  driver_context.machine_dir = context.store.machine_dir(name);
-  driver_context.process_runner = &context.process_runner;
-  driver_context.http_client = &context.http_client;
-  driver_context.open_shell = context.open_shell;
-  return driver_context;
-}
-
-Result<std::unique_ptr<Driver>> make_machine_driver(CommandContext& context,
-                                                    const MachineRecord& record) {
-  const DriverEntry* entry = find_driver(record.driver_name);
-  if (entry == nullptr) {
-    return fail(fmt::format("machine \"{}\" uses driver {}, which this dmachine does not have "
-                            "(see 'dmachine create --help' for the drivers it has)",
-                            record.name, quoted_for_display(record.driver_name)));
-  }
-  const DriverContext driver_context = make_driver_context(context, record.name);
-  try {
-    const nlohmann::json defaults = entry->make(driver_context, nlohmann::json::object())->config();
-    auto checked = checked_driver_config(record.driver, defaults);
-    if (!checked) { // "<store>/machines/NAME/config.json: Driver.SSHPort: expected integer"
-      return fail((context.store.machine_dir(record.name) / "").string() +
-                  checked.error().message);
-    }
-    return entry->make(driver_context, *checked);
-  } catch (const nlohmann::json::exception& error) {
-    // A driver reading a key this check does not know about.
-    return fail(fmt::format("machine \"{}\": config.json: Driver: {}", record.name, error.what()));
-  }
-}
-
-Result<LoadedMachine> load_machine(CommandContext& context, const std::string& name) {
-  auto record = context.store.load(name);
-  DM_TRY(record);
-  auto driver = make_machine_driver(context, *record);
-  DM_TRY(driver);
-  return LoadedMachine{context.store.machine_dir(name), std::move(*record), std::move(*driver)};
-}
-
-Result<LoadedMachine> load_one_machine(CommandContext& context,
+Result<LoadedMachine> load_one_machine(AppContext& context,
                                        const std::vector<std::string>& names) {
   auto name = one_name_or_default(context, names);
   DM_TRY(name);
   return load_machine(context, *name);
-}
-
-Result<void> require_running(LoadedMachine& machine, const std::string& message) {
-  if (machine.driver->state_check() == StateCheck::network) {
-    return {};
-  }
-  auto state = machine.driver->state();
-  DM_TRY(state);
-  if (*state != MachineState::running) {
-    return fail(ErrorKind::not_running, message);
-  }
-  return {};
-}
-
-Result<SshTarget> machine_ssh_target(LoadedMachine& machine) {
-  auto target = machine.driver->ssh_target();
-  DM_TRY(target);
-  if (target->known_hosts_path.empty()) {
-    target->known_hosts_path = machine.dir / "known_hosts";
-  }
-  return target;
 }
 
 } // namespace dm

@@ -4,14 +4,14 @@
 
 namespace dm {
 
-Result<int> cluster_create(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_add(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_remove_node(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_promote(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_demote(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_rm(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_status(CommandContext& context, std::vector<std::string> args);
-Result<int> cluster_env(CommandContext& context, std::vector<std::string> args);
+Result<int> cluster_create(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_add(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_remove_node(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_promote(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_demote(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_rm(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_ls(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_status(AppContext& context, std::vector<std::string> args);
+Result<int> cluster_env(AppContext& context, std::vector<std::string> args);
 
 } // namespace dm

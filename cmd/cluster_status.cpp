@@ -1,9 +1,10 @@
 // cluster ls, status and env: what a cluster is made of, how healthy its swarm
 // is (per node and the manager quorum), and how a Docker client reaches it.
 #include "cmd/cluster_commands.h"
-#include "cmd/cluster_ops.h"
+#include "app/cluster_health.h"
+#include "app/cluster_ops.h"
+#include "app/engine.h"
 #include "cmd/commands.h"
-#include "core/parallel.h"
 #include "core/shell_env.h"
 
 #include <cstdlib>
@@ -14,9 +15,6 @@
 namespace dm {
 
 namespace {
-
-constexpr size_t k_pool = 8;
-constexpr int k_probe_timeout = 4;
 
 // Left-aligned columns, 3 spaces apart (as ls prints them).
 std::string table(const std::vector<std::vector<std::string>>& rows) {
@@ -39,109 +37,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
     text += line + "\n";
   }
   return text;
-}
-
-struct NodeRow {
-  std::string machine;
-  std::string role;          // the record's role
-  std::string machine_state; // Running, Stopped, Error...
-  std::string status;        // swarm: ready / down / "" when unknown
-  std::string availability;
-  std::string manager_status; // Leader / Reachable / Unreachable / ""
-  std::string engine_version;
-  std::string error;
-};
-
-// The swarm as one answering manager sees it.
-struct Quorum {
-  std::string seen_from; // the manager whose view this is ("" when none answered)
-  std::string leader;
-  int managers = 0;
-  int reachable = 0;
-  std::string error;
-  std::vector<SwarmNode> nodes;
-
-  // What `cluster status` exits 0 on, and `cluster ls` calls Ready.
-  [[nodiscard]] bool held() const {
-    return !seen_from.empty() && reachable >= quorum_size(managers);
-  }
-};
-
-struct ClusterHealth {
-  std::vector<NodeRow> nodes;
-  Quorum quorum;
-};
-
-std::string capitalised(std::string word) {
-  if (!word.empty()) {
-    word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
-  }
-  return word;
-}
-
-Quorum read_quorum(CommandContext& context, const ClusterRecord& record) {
-  Quorum quorum;
-  auto manager = answering_manager(context, record);
-  if (!manager) {
-    quorum.error = manager.error().message;
-    quorum.managers = static_cast<int>(record.with_role(NodeRole::manager).size());
-    return quorum;
-  }
-  auto nodes = swarm_nodes(context.http_client, manager->endpoint, k_probe_timeout);
-  if (!nodes) {
-    quorum.error = nodes.error().message;
-    quorum.managers = static_cast<int>(record.with_role(NodeRole::manager).size());
-    return quorum;
-  }
-  quorum.seen_from = manager->machine;
-  quorum.nodes = *nodes;
-  for (const auto& node : *nodes) {
-    if (node.role == "manager") {
-      quorum.managers += 1;
-      quorum.reachable += node.reachability == "reachable" ? 1 : 0;
-    }
-    if (node.leader) {
-      quorum.leader = node.hostname;
-    }
-  }
-  return quorum;
-}
-
-ClusterHealth read_health(CommandContext& context, const ClusterRecord& record) {
-  ClusterHealth health;
-  health.nodes.resize(record.members.size());
-  parallel_for(record.members.size(), k_pool, [&](size_t i) {
-    NodeRow& row = health.nodes[i];
-    row.machine = record.members[i].machine;
-    row.role = role_name(record.members[i].role);
-    auto machine = load_machine(context, row.machine);
-    if (!machine) {
-      row.machine_state = "Error";
-      row.error = machine.error().message;
-      return;
-    }
-    auto state = machine->driver->state();
-    row.machine_state = state ? std::string(to_string(*state)) : "Error";
-    if (!state) {
-      row.error = state.error().message;
-    }
-  });
-  health.quorum = read_quorum(context, record);
-  for (const auto& node : health.quorum.nodes) {
-    for (size_t i = 0; i < record.members.size(); ++i) {
-      const ClusterMember& member = record.members[i];
-      if (node.id != member.node_id && !(member.node_id.empty() && node.hostname == member.machine)) {
-        continue;
-      }
-      NodeRow& row = health.nodes[i];
-      row.role = node.role;
-      row.status = capitalised(node.state);
-      row.availability = capitalised(node.availability);
-      row.manager_status = node.leader ? "Leader" : capitalised(node.reachability);
-      row.engine_version = node.engine_version;
-    }
-  }
-  return health;
 }
 
 std::string quorum_line(const Quorum& health) {
@@ -192,40 +87,9 @@ nlohmann::ordered_json health_json(const ClusterRecord& record, const ClusterHea
 
 std::string dash_if_empty(const std::string& text) { return text.empty() ? "-" : text; }
 
-// STATE of a cluster in `cluster ls`, and why it is not Ready.
-struct ClusterRow {
-  std::string state;
-  std::string error;
-};
-
-// Creating while its create runs; Ready when a manager answers and the quorum holds (what
-// `cluster status` exits 0 on); Error otherwise, with the reason status gives.
-ClusterRow cluster_row(CommandContext& context, const ClusterRecord& record) {
-  ClusterRow row;
-  std::string missing;
-  for (const auto& member : record.members) {
-    if (!context.store.exists(member.machine)) {
-      missing += (missing.empty() ? "missing machines: " : ", ") + member.machine;
-    }
-  }
-  if (record.phase != ClusterPhase::ready) {
-    return ClusterRow{"Creating", missing};
-  }
-  Quorum quorum = read_quorum(context, record);
-  if (quorum.held()) {
-    return ClusterRow{"Ready", missing};
-  }
-  std::string why = quorum.seen_from.empty()
-                        ? "Leader: none; " + quorum.error
-                        : fmt::format("quorum lost: {}/{} managers reachable (needs {})",
-                                      quorum.reachable, quorum.managers,
-                                      quorum_size(quorum.managers));
-  return ClusterRow{"Error", missing.empty() ? why : why + "; " + missing};
-}
-
 } // namespace
 
-Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_ls(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"List clusters. STATE is Ready when a manager answers and the manager quorum "
                "holds (as 'cluster status' checks it), Error otherwise, Creating during "
                "create; -q reads only the store.\n\nUsage: dmachine cluster ls [OPTIONS]",
@@ -253,12 +117,7 @@ Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args) {
   for (const auto& name : *names) {
     records.push_back(clusters.load(name));
   }
-  std::vector<ClusterRow> states(names->size());
-  parallel_for(names->size(), k_pool, [&](size_t i) {
-    if (records[i]) {
-      states[i] = cluster_row(context, *records[i]);
-    }
-  });
+  std::vector<ClusterRow> states = cluster_rows(context, records);
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "DRIVER", "MANAGERS", "WORKERS", "STATE", "ERRORS"}};
   auto list = nlohmann::ordered_json::array();
@@ -289,7 +148,7 @@ Result<int> cluster_ls(CommandContext& context, std::vector<std::string> args) {
   return 0;
 }
 
-Result<int> cluster_status(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_status(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Per node: machine state, role, swarm status, availability, manager status "
                "(Leader/Reachable/Unreachable) and engine version; then the manager quorum. "
                "Exits 1 when no manager answers or quorum is lost.\n\n"
@@ -330,7 +189,7 @@ Result<int> cluster_status(CommandContext& context, std::vector<std::string> arg
   return held ? 0 : 1;
 }
 
-Result<int> cluster_env(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_env(AppContext& context, std::vector<std::string> args) {
   std::string hint = "dmachine cluster env";
   for (const auto& arg : args) {
     hint += " " + arg;

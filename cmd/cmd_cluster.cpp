@@ -2,7 +2,7 @@
 // subcommand table and the commands that change a cluster; cluster_status.cpp
 // the ones that read it (ls, status, env).
 #include "cmd/cluster_commands.h"
-#include "cmd/cluster_ops.h"
+#include "app/cluster_ops.h"
 #include "cmd/commands.h"
 #include "cmd/create_flags.h"
 
@@ -117,7 +117,7 @@ EngineOptions engine_options_by_precedence(const EngineOptions& file, const Crea
   return merged_engine_options(file, given);
 }
 
-Progress cluster_progress(CommandContext& context) {
+Progress cluster_progress(AppContext& context) {
   return Progress(context.err, progress_style_for_stderr());
 }
 
@@ -135,7 +135,7 @@ int next_index(const ClusterRecord& record, NodeRole role) {
 }
 
 // The lock of a cluster that exists: a missing one is not_found and leaves no lock file.
-Result<FileLock> lock_existing_cluster(CommandContext& context, const std::string& name) {
+Result<FileLock> lock_existing_cluster(AppContext& context, const std::string& name) {
   ClusterStore clusters(context.store);
   if (name.empty()) {
     return fail(ErrorKind::usage, "Error: No cluster name specified");
@@ -146,21 +146,21 @@ Result<FileLock> lock_existing_cluster(CommandContext& context, const std::strin
   return clusters.lock(name, 60);
 }
 
-Result<ClusterRecord> load_cluster(CommandContext& context, const std::string& name) {
+Result<ClusterRecord> load_cluster(AppContext& context, const std::string& name) {
   if (name.empty()) {
     return fail(ErrorKind::usage, "Error: No cluster name specified");
   }
   return ClusterStore(context.store).load(name);
 }
 
-void print_quorum_warning(CommandContext& context, const ClusterRecord& record) {
+void print_quorum_warning(AppContext& context, const ClusterRecord& record) {
   auto warning = quorum_warning(static_cast<int>(record.with_role(NodeRole::manager).size()));
   if (!warning.empty()) {
     context.err << warning << "\n";
   }
 }
 
-Result<int> set_roles(CommandContext& context, std::vector<std::string> args, NodeRole role) {
+Result<int> set_roles(AppContext& context, std::vector<std::string> args, NodeRole role) {
   const bool promote = role == NodeRole::manager;
   CLI::App app{fmt::format("{} nodes of a cluster.\n\nUsage: dmachine cluster {} CLUSTER NODE...",
                            promote ? "Promote (make managers)" : "Demote (make workers)",
@@ -194,7 +194,7 @@ Result<int> set_roles(CommandContext& context, std::vector<std::string> args, No
 
 } // namespace
 
-Result<int> cmd_cluster(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_cluster(AppContext& context, std::vector<std::string> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     context.out << usage();
     return args.empty() ? 1 : 0;
@@ -208,7 +208,7 @@ Result<int> cmd_cluster(CommandContext& context, std::vector<std::string> args) 
                                             args[0], usage()));
 }
 
-Result<int> cluster_create(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_create(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Create machines and join them into a Docker swarm-mode cluster.\n\n"
                "Usage: dmachine cluster create [OPTIONS] NAME\n"
                "       dmachine cluster create -f cluster.yml [NAME]\n\n"
@@ -306,7 +306,7 @@ Result<int> cluster_create(CommandContext& context, std::vector<std::string> arg
   return 0;
 }
 
-Result<int> cluster_add(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_add(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Add new machines to a cluster, made with the cluster's driver and engine "
                "options.\n\nUsage: dmachine cluster add CLUSTER (--workers K | --managers K)",
                "dmachine cluster add"};
@@ -348,7 +348,7 @@ Result<int> cluster_add(CommandContext& context, std::vector<std::string> args) 
   return 0;
 }
 
-Result<int> cluster_remove_node(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_remove_node(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Remove nodes from a cluster: demote (a manager), drain and wait until its tasks "
                "run elsewhere, leave the swarm, remove the node, then remove its machine.\n\n"
                "Usage: dmachine cluster remove-node CLUSTER NODE...",
@@ -376,15 +376,15 @@ Result<int> cluster_remove_node(CommandContext& context, std::vector<std::string
   return 0;
 }
 
-Result<int> cluster_promote(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_promote(AppContext& context, std::vector<std::string> args) {
   return set_roles(context, std::move(args), NodeRole::manager);
 }
 
-Result<int> cluster_demote(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_demote(AppContext& context, std::vector<std::string> args) {
   return set_roles(context, std::move(args), NodeRole::worker);
 }
 
-Result<int> cluster_rm(CommandContext& context, std::vector<std::string> args) {
+Result<int> cluster_rm(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Remove clusters: every member machine, then the cluster record.\n\n"
                "Usage: dmachine cluster rm [OPTIONS] CLUSTER...",
                "dmachine cluster rm"};

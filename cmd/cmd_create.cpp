@@ -1,15 +1,15 @@
 // dmachine create: parses the flags (the common ones and every driver's), then
-// hands over to the create workflow in core/.
+// hands over to the create workflow (app/engine.h).
 #include "cmd/commands.h"
 #include "cmd/create_flags.h"
-#include "cmd/engine_wiring.h"
+#include "app/engine.h"
 
 #include <fmt/format.h>
 #include <ostream>
 
 namespace dm {
 
-Result<int> cmd_create(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_create(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Create a machine.\n\nUsage: dmachine create [OPTIONS] [arg...]", "dmachine create"};
   CreateFlags flags;
   std::string name;

@@ -1,8 +1,8 @@
 // env, config, url, active: how a Docker client reaches a machine's engine.
 // Each checks that the machine runs and that its engine answers over TLS first.
 #include "cmd/commands.h"
-#include "cmd/engine_wiring.h"
-#include "cmd/machine_status.h"
+#include "app/engine.h"
+#include "app/machine_status.h"
 #include "core/shell_env.h"
 
 #include <cstdlib>
@@ -28,32 +28,7 @@ std::string join_words(const std::vector<std::string>& words) {
 
 } // namespace
 
-Result<std::string> machine_env_code(CommandContext& context, LoadedMachine& machine,
-                                     const EnvRequest& request) {
-  ShellKind kind = shell_kind_from_env(std::getenv("SHELL"));
-  if (!request.shell.empty()) {
-    auto parsed = parse_shell_kind(request.shell);
-    DM_TRY(parsed);
-    kind = *parsed;
-  }
-  auto endpoint = checked_engine_endpoint(context, machine);
-  DM_TRY(endpoint);
-  EnvVars vars = {{"DOCKER_TLS_VERIFY", "1"},
-                  {"DOCKER_HOST", engine_url(endpoint->host, endpoint->port)},
-                  {"DOCKER_CERT_PATH", machine.dir.string()},
-                  {"DOCKER_MACHINE_NAME", machine.record.name}};
-  if (request.no_proxy) {
-    std::string existing = env_value("no_proxy");
-    if (existing.empty()) {
-      existing = env_value("NO_PROXY");
-    }
-    vars.emplace_back("NO_PROXY", no_proxy_value(existing, endpoint->host));
-  }
-  DM_TRY(check_env_values(kind, vars));
-  return render_env_set(kind, vars, request.hint_command);
-}
-
-Result<int> cmd_env(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_env(AppContext& context, std::vector<std::string> args) {
   const std::string hint_command = "dmachine env" + join_words(args);
   CLI::App app{"Display the commands to set up the environment for the Docker client.\n\n"
                "Usage: dmachine env [OPTIONS] [arg...]",
@@ -104,7 +79,7 @@ Result<int> cmd_env(CommandContext& context, std::vector<std::string> args) {
   return 0;
 }
 
-Result<int> cmd_config(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_config(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Print the connection config for a machine.\n\nUsage: dmachine config [arg...]",
                "dmachine config"};
   std::vector<std::string> names;
@@ -124,7 +99,7 @@ Result<int> cmd_config(CommandContext& context, std::vector<std::string> args) {
   return 0;
 }
 
-Result<int> cmd_url(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_url(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the URL of a machine.\n\nUsage: dmachine url [arg...]", "dmachine url"};
   std::vector<std::string> names;
   app.add_option("names", names, "Machine name");
@@ -139,7 +114,7 @@ Result<int> cmd_url(CommandContext& context, std::vector<std::string> args) {
   return 0;
 }
 
-Result<int> cmd_active(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_active(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Print which machine is active (its URL equals $DOCKER_HOST).\n\n"
                "Usage: dmachine active",
                "dmachine active"};

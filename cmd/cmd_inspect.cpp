@@ -6,7 +6,7 @@
 
 namespace dm {
 
-Result<int> cmd_inspect(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_inspect(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Inspect information about a machine.\n\nUsage: dmachine inspect [OPTIONS] [arg...]",
                "dmachine inspect"};
   std::string format;

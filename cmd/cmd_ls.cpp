@@ -2,7 +2,7 @@
 // machine's state asked at once; filtering and rendering are pure functions in
 // core/machine_list, the query schedule is core/state_query.
 #include "cmd/commands.h"
-#include "cmd/machine_status.h"
+#include "app/machine_status.h"
 #include "core/machine_list.h"
 
 #include <cstdlib>
@@ -12,7 +12,7 @@ namespace dm {
 
 namespace {
 
-Result<int> print_rows(CommandContext& context, std::vector<LsRow> rows, const LsFilters& filters,
+Result<int> print_rows(AppContext& context, std::vector<LsRow> rows, const LsFilters& filters,
                        LsOutput output, const std::string& format) {
   rows = filter_rows(rows, filters);
   if (output == LsOutput::quiet) {
@@ -30,7 +30,7 @@ Result<int> print_rows(CommandContext& context, std::vector<LsRow> rows, const L
 
 } // namespace
 
-Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_ls(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"List machines.\n\nUsage: dmachine ls [OPTIONS]", "dmachine ls"};
   bool quiet = false;
   std::vector<std::string> filters;

@@ -1,10 +1,9 @@
 // dmachine mount: mounts a directory of a machine on this computer with sshfs
 // (docker-machine's `mount`), checking the machine's pinned host key; -u unmounts.
+#include "app/ssh_access.h"
 #include "cmd/commands.h"
 #include "cmd/exec_program.h"
 #include "core/scp_path.h"
-#include "ssh/openssh_args.h"
-#include "ssh/ssh_shell.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,7 +12,7 @@
 
 namespace dm {
 
-Result<int> cmd_mount(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_mount(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Mount or unmount a directory of a machine with sshfs.\n\n"
                "Usage: dmachine mount [OPTIONS] [[user@]NAME:]PATH [MOUNTPOINT]\n\n"
                "Without a machine name, the machine named \"default\" is used; without a\n"
@@ -74,14 +73,8 @@ Result<int> cmd_mount(CommandContext& context, std::vector<std::string> args) {
   DM_TRY(machine);
   const std::string& name = machine->record.name;
   DM_TRY(require_running(*machine, fmt::format("Error: Host \"{}\" is not running", name)));
-  auto target = machine_ssh_target(*machine);
-  DM_TRY(target);
-  if (!location->user.empty()) {
-    target->user = location->user;
-  }
-  auto argv = sshfs_argv(*target, location->path, mountpoint);
+  auto argv = machine_sshfs_argv(*machine, location->user, location->path, mountpoint);
   DM_TRY_CTX(argv, fmt::format("mount from machine \"{}\"", name));
-  DM_TRY_CTX(pin_host_key(*target), fmt::format("mount from machine \"{}\"", name));
   context.out.flush();
   return exec_program(*argv,
                       "You must have a copy of the sshfs binary locally to use the mount feature "

@@ -1,50 +1,13 @@
 // dmachine rm: frees each machine's infrastructure, then its store entry.
 #include "cmd/commands.h"
 #include "core/cluster_record.h"
-#include "drivers/registry.h"
 
 #include <fmt/format.h>
 #include <iostream>
 
 namespace dm {
 
-Result<std::string> remove_machine(CommandContext& context, const std::string& name, bool force) {
-  if (!context.store.exists(name)) {
-    return fail(ErrorKind::not_found, machine_not_found_message(name));
-  }
-  auto lock = context.store.lock_machine(name, 60);
-  DM_TRY(lock);
-  if (!context.store.exists(name)) { // removed by another process while we waited
-    return fail(ErrorKind::not_found, machine_not_found_message(name));
-  }
-  std::string note;
-  auto machine = load_machine(context, name);
-  if (!machine) {
-    if (!force) {
-      return fail(machine.error().with_context(
-          "Error removing host \"" + name + "\"; use -f to remove the store entry anyway"));
-    }
-    context.err << fmt::format("Warning: {}; removing the store entry only\n",
-                               machine.error().message);
-  } else {
-    const DriverEntry* entry = find_driver(machine->record.driver_name);
-    note = entry != nullptr ? entry->remove_note : "";
-    auto removed = machine->driver->remove();
-    if (!removed) {
-      if (!force) {
-        return fail(removed.error().with_context(
-            "Error removing host \"" + name +
-            "\" (use -f to remove the local configuration even if the machine cannot be removed)"));
-      }
-      context.err << fmt::format("Warning: could not remove the machine itself: {}\n",
-                                 removed.error().message);
-    }
-  }
-  DM_TRY(context.store.remove_machine_dir(name));
-  return note;
-}
-
-Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_rm(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Remove a machine.\n\nUsage: dmachine rm [OPTIONS] [arg...]", "dmachine rm"};
   bool force = false;
   bool assume_yes = false;

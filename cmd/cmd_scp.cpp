@@ -1,8 +1,8 @@
 // dmachine scp: copies files between this computer and machines, or between
 // two machines through this computer, over one SSH session per machine.
+#include "app/ssh_access.h"
 #include "cmd/commands.h"
 #include "core/scp_path.h"
-#include "ssh/ssh_shell.h"
 
 #include <fmt/format.h>
 #include <cstring>
@@ -19,7 +19,7 @@ struct Endpoint {
   std::unique_ptr<SshShell> shell; // null for this computer
 };
 
-Result<Endpoint> open_endpoint(CommandContext& context, const ScpLocation& location) {
+Result<Endpoint> open_endpoint(AppContext& context, const ScpLocation& location) {
   Endpoint endpoint{location, nullptr};
   if (location.machine.empty()) {
     return endpoint;
@@ -28,12 +28,7 @@ Result<Endpoint> open_endpoint(CommandContext& context, const ScpLocation& locat
   DM_TRY(machine);
   DM_TRY(require_running(*machine,
                          fmt::format("Error: Host \"{}\" is not running", location.machine)));
-  auto target = machine_ssh_target(*machine);
-  DM_TRY(target);
-  if (!location.user.empty()) {
-    target->user = location.user;
-  }
-  auto shell = open_ssh_session(*target, ConnectOptions{});
+  auto shell = open_machine_session(*machine, location.user);
   DM_TRY_CTX(shell, fmt::format("scp: machine \"{}\"", location.machine));
   endpoint.shell = std::move(*shell);
   return endpoint;
@@ -99,7 +94,7 @@ Result<void> copy(Endpoint& source, Endpoint& dest, Recursive recursive) {
 
 } // namespace
 
-Result<int> cmd_scp(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_scp(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Copy files between machines.\n\nUsage: dmachine scp [OPTIONS] "
                "[[user@]machine:][path] [[user@]machine:][path]\n\n"
                "\"localhost:\" or a path without a machine means this computer; copying from "

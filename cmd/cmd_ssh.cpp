@@ -1,10 +1,9 @@
 // dmachine ssh: runs a command over the native SSH client and exits with its
 // status; with no command, or with ssh options after the name, hands over to the
 // system ssh with the machine's pinned known_hosts.
+#include "app/ssh_access.h"
 #include "cmd/commands.h"
 #include "cmd/exec_program.h"
-#include "ssh/openssh_args.h"
-#include "ssh/ssh_shell.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -51,7 +50,7 @@ std::string join_command(const std::vector<std::string>& words) {
 
 } // namespace
 
-Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_ssh(AppContext& context, std::vector<std::string> args) {
   if (!args.empty() && (is_help(args[0]) || (args.size() > 1 && is_help(args[1])))) {
     context.out << k_ssh_help;
     return 0;
@@ -76,14 +75,11 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
   const std::string& name = machine->record.name;
   DM_TRY(require_running(
       *machine, fmt::format("Error: Cannot run SSH command: Host \"{}\" is not running", name)));
-  auto target = machine_ssh_target(*machine);
-  DM_TRY(target);
 
   if (command.empty() || openssh_args) {
     // The system ssh checks the pinned key; a first contact pins it natively.
-    auto argv = openssh_argv(*target, command);
+    auto argv = machine_openssh_argv(*machine, command);
     DM_TRY_CTX(argv, fmt::format("ssh to machine \"{}\"", name));
-    DM_TRY_CTX(pin_host_key(*target), fmt::format("ssh to machine \"{}\"", name));
     context.out.flush();
     context.err.flush();
     return exec_program(*argv, "run the system ssh: it is not installed (apt install "
@@ -91,7 +87,7 @@ Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args) {
                                "own SSH client");
   }
 
-  auto shell = open_ssh_shell(*target, ConnectOptions{});
+  auto shell = open_machine_session(*machine);
   DM_TRY_CTX(shell, fmt::format("ssh to machine \"{}\"", name));
   ExecOptions options;
   options.stdin_fd = stdin_to_forward();

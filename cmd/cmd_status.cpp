@@ -1,6 +1,6 @@
 // status, ip: small read-only queries of the driver. They never write the store.
 #include "cmd/commands.h"
-#include "cmd/machine_status.h"
+#include "app/machine_status.h"
 #include "core/parallel.h"
 
 #include <fmt/format.h>
@@ -12,7 +12,7 @@ namespace {
 constexpr int k_status_timeout_seconds = 10;
 } // namespace
 
-Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_status(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the status of a machine.\n\nUsage: dmachine status [OPTIONS] [arg...]",
                "dmachine status"};
   std::vector<std::string> names;
@@ -49,7 +49,7 @@ Result<int> cmd_status(CommandContext& context, std::vector<std::string> args) {
   return 0;
 }
 
-Result<int> cmd_ip(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_ip(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the IP address of one or more machines.\n\nUsage: dmachine ip [arg...]",
                "dmachine ip"};
   std::vector<std::string> names;

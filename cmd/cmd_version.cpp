@@ -1,14 +1,14 @@
 // dmachine version: this program's version, or with a machine name the
 // version of the Docker engine running there.
 #include "cmd/commands.h"
-#include "cmd/engine_wiring.h"
+#include "app/engine.h"
 
 #include <fmt/format.h>
 #include <ostream>
 
 namespace dm {
 
-Result<int> cmd_version(CommandContext& context, std::vector<std::string> args) {
+Result<int> cmd_version(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Show the dmachine version, or a machine's Docker engine version.\n\n"
                "Usage: dmachine version [NAME]",
                "dmachine version"};

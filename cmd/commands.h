@@ -19,42 +19,28 @@ const CommandEntry* find_command(const std::string& name);
 // The closest command name within a small edit distance, or "".
 std::string suggest_command(const std::string& name);
 
-// rm of one machine: the driver frees it, then its store entry goes. Returns the
-// driver's note (e.g. "the server was left alone"). force: remove the entry even
-// when the machine cannot be removed or its record is unreadable.
-Result<std::string> remove_machine(CommandContext& context, const std::string& name, bool force);
-
-// The env variables of a running machine whose engine answered, as shell code.
-struct EnvRequest {
-  std::string shell; // "" = from $SHELL
-  bool no_proxy = false;
-  std::string hint_command; // "dmachine env NAME"
-};
-Result<std::string> machine_env_code(CommandContext& context, LoadedMachine& machine,
-                                     const EnvRequest& request);
-
 // Command bodies, one file each under cmd/.
-Result<int> cmd_active(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_cluster(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_config(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_create(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_env(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_inspect(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_ip(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_kill(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_ls(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_mount(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_provision(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_regenerate_certs(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_restart(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_rm(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_scp(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_ssh(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_start(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_status(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_stop(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_upgrade(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_url(CommandContext& context, std::vector<std::string> args);
-Result<int> cmd_version(CommandContext& context, std::vector<std::string> args);
+Result<int> cmd_active(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_cluster(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_config(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_create(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_env(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_inspect(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_ip(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_kill(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_ls(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_mount(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_provision(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_regenerate_certs(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_restart(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_rm(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_scp(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_ssh(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_start(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_status(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_stop(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_upgrade(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_url(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_version(AppContext& context, std::vector<std::string> args);
 
 } // namespace dm

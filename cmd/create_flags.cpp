@@ -109,17 +109,6 @@ std::string drivers_footer(const std::vector<std::string>& args) {
   return footer;
 }
 
-Result<const DriverEntry*> find_driver_or_fail(const std::string& name) {
-  const DriverEntry* entry = find_driver(name);
-  if (entry == nullptr) {
-    return fail(ErrorKind::usage,
-                fmt::format("Driver \"{}\" not found. Run 'dmachine create --help' for the "
-                            "list of drivers.",
-                            name));
-  }
-  return entry;
-}
-
 Result<void> reject_other_driver_flags(const DriverEntry& driver,
                                        const std::vector<std::string>& args) {
   for (const auto& arg : args) {
@@ -164,16 +153,6 @@ DriverOptions given_driver_options(const DriverEntry& driver, const CreateFlags&
     }
   }
   return options;
-}
-
-DriverOptions with_driver_defaults(const DriverEntry& driver, const DriverOptions& options) {
-  DriverOptions result = options;
-  for (const auto& flag : driver.flags) {
-    if (!result.has(flag.name) && !flag.default_value.empty()) {
-      result.values[flag.name] = {flag.default_value};
-    }
-  }
-  return result;
 }
 
 EngineOptions given_engine_options(const CreateFlags& flags) {

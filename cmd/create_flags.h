@@ -31,16 +31,12 @@ void add_create_flags(CLI::App& app, CreateFlags& flags);
 // The list of drivers and the options of the one the arguments ask for.
 std::string drivers_footer(const std::vector<std::string>& args);
 
-// The driver named by name; a usage error naming the help command otherwise.
-Result<const DriverEntry*> find_driver_or_fail(const std::string& name);
 // A flag of another driver on the command line is an error, as in docker-machine
 // (which defines only the chosen driver's flags); their env variables are ignored.
 Result<void> reject_other_driver_flags(const DriverEntry& driver,
                                        const std::vector<std::string>& args);
 // The chosen driver's flags that were given on the command line (or by env).
 DriverOptions given_driver_options(const DriverEntry& driver, const CreateFlags& flags);
-// options over the driver's defaults.
-DriverOptions with_driver_defaults(const DriverEntry& driver, const DriverOptions& options);
 // The engine flags that were given (empty lists when none).
 EngineOptions given_engine_options(const CreateFlags& flags);
 // Lists from more are appended; scalars from more win when set.

@@ -1,9 +1,9 @@
 // dmachine: parses the global flags, dispatches to the command table, and is
 // the one place that turns errors into messages and exit codes.
+#include "app/ssh_access.h"
 #include "cmd/commands.h"
 #include "core/curl_http_client.h"
 #include "core/interrupt.h"
-#include "ssh/ssh_shell.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,7 +12,7 @@
 
 namespace {
 
-using dm::CommandContext;
+using dm::AppContext;
 using dm::ErrorKind;
 using dm::GlobalOptions;
 
@@ -179,10 +179,8 @@ int run(const std::vector<std::string>& args) {
   }
   dm::SystemProcessRunner process_runner;
   dm::CurlHttpClient http_client;
-  dm::ShellFactory open_shell = [](const dm::SshTarget& target) {
-    return dm::open_ssh_shell(target, dm::ConnectOptions{});
-  };
-  CommandContext context{globals,    std::move(store), process_runner, http_client,
+  dm::ShellFactory open_shell = dm::ssh_shell_factory();
+  AppContext context{globals,    std::move(store), process_runner, http_client,
                          open_shell, std::cout,        std::cerr};
   dm::Result<int> result = command->run(context, std::move(command_args));
   std::cout.flush();

@@ -3,6 +3,8 @@
 #include "drivers/generic/generic_driver.h"
 #include "drivers/local/local_driver.h"
 
+#include <fmt/format.h>
+
 namespace dm {
 
 const std::vector<DriverEntry>& driver_table() {
@@ -23,6 +25,27 @@ const DriverEntry* find_driver(const std::string& name) {
     }
   }
   return nullptr;
+}
+
+Result<const DriverEntry*> find_driver_or_fail(const std::string& name) {
+  const DriverEntry* entry = find_driver(name);
+  if (entry == nullptr) {
+    return fail(ErrorKind::usage,
+                fmt::format("Driver \"{}\" not found. Run 'dmachine create --help' for the "
+                            "list of drivers.",
+                            name));
+  }
+  return entry;
+}
+
+DriverOptions with_driver_defaults(const DriverEntry& driver, const DriverOptions& options) {
+  DriverOptions result = options;
+  for (const auto& flag : driver.flags) {
+    if (!result.has(flag.name) && !flag.default_value.empty()) {
+      result.values[flag.name] = {flag.default_value};
+    }
+  }
+  return result;
 }
 
 } // namespace dm

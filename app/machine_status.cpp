@@ -1,4 +1,4 @@
-#include "cmd/machine_status.h"
+#include "app/machine_status.h"
 
 #include "core/engine_setup.h"
 #include "drivers/registry.h"
@@ -82,7 +82,7 @@ LsRow record_row(const StoreEntry& entry) {
   return row;
 }
 
-std::vector<LsRow> status_rows(CommandContext& context, const std::vector<StoreEntry>& entries,
+std::vector<LsRow> status_rows(AppContext& context, const std::vector<StoreEntry>& entries,
                                const std::string& docker_host, int timeout_seconds) {
   std::vector<LsRow> rows;
   std::vector<Plan> plans(entries.size());
@@ -126,7 +126,7 @@ std::vector<LsRow> status_rows(CommandContext& context, const std::vector<StoreE
   return rows;
 }
 
-StateAnswer machine_state(CommandContext& context, LoadedMachine& machine, int timeout_seconds) {
+StateAnswer machine_state(AppContext& context, LoadedMachine& machine, int timeout_seconds) {
   Plan plan = plan_for(machine.record, *machine.driver);
   if (plan.error && plan.query.known_state == MachineState::none) {
     return StateAnswer{MachineState::error, "", plan.error->message, 0};

@@ -1,8 +1,7 @@
-#include "cmd/cluster_ops.h"
+#include "app/cluster_ops.h"
 
-#include "cmd/commands.h"
-#include "cmd/create_flags.h"
-#include "cmd/engine_wiring.h"
+#include "app/engine.h"
+#include "drivers/registry.h"
 #include "core/engine_setup.h"
 #include "core/interrupt.h"
 #include "core/parallel.h"
@@ -111,7 +110,7 @@ CreateRequest node_request(const ClusterRecord& record, const DriverEntry& drive
 // Removes, in parallel, the machines of names that this cluster made (best effort: a
 // failure is a warning). A machine of a member's name that the cluster did not make (made
 // by someone else meanwhile) is left as it is, with a note.
-void remove_owned_machines(CommandContext& context, const ClusterRecord& record,
+void remove_owned_machines(AppContext& context, const ClusterRecord& record,
                            const std::vector<std::string>& names) {
   std::vector<std::string> warnings(names.size());
   parallel_for(names.size(), k_pool, [&](size_t i) {
@@ -138,7 +137,7 @@ void remove_owned_machines(CommandContext& context, const ClusterRecord& record,
 
 // Makes the machines in parallel, each with its own progress lines. On failure
 // the ones made are removed again (unless keep); the error names the node.
-Result<void> create_machines(CommandContext& context, const ClusterRecord& record,
+Result<void> create_machines(AppContext& context, const ClusterRecord& record,
                              const std::vector<NodeSpec>& nodes, KeepOnFailure keep) {
   auto driver = find_driver_or_fail(record.driver_name);
   DM_TRY(driver);
@@ -207,7 +206,7 @@ private:
 
 // Joins one node through managers (starting at managers[first]); a join that goes on in
 // the background is waited for, a failed one tried again through the next manager.
-Result<std::string> join_one(CommandContext& context, const ClusterRecord& record,
+Result<std::string> join_one(AppContext& context, const ClusterRecord& record,
                              const NodeSpec& node, const std::vector<std::string>& managers,
                              size_t first, const std::string& token) {
   DM_TRY(check_interrupted());
@@ -238,7 +237,7 @@ struct LostNode {
 // Workers that could not join or get Ready are removed alone, with a warning, while no
 // more than `allowed` are lost in all; past that, for a manager, or after Ctrl-C the first
 // error stands (and the caller rolls back as before).
-Result<void> drop_lost_workers(CommandContext& context, ClusterRecord& record,
+Result<void> drop_lost_workers(AppContext& context, ClusterRecord& record,
                                const NodeEngine& manager, const std::vector<LostNode>& lost,
                                size_t& allowed, Progress& progress) {
   if (lost.empty()) {
@@ -281,7 +280,7 @@ Result<void> drop_lost_workers(CommandContext& context, ClusterRecord& record,
 
 // Managers join one after another (each join changes the Raft membership), each through
 // the managers joined before it; their addresses are added to managers.
-Result<void> join_managers(CommandContext& context, ClusterRecord& record,
+Result<void> join_managers(AppContext& context, ClusterRecord& record,
                            const std::vector<const NodeSpec*>& nodes,
                            std::vector<std::string>& managers, const std::string& token) {
   for (const NodeSpec* node : nodes) {
@@ -297,7 +296,7 @@ Result<void> join_managers(CommandContext& context, ClusterRecord& record,
 
 // Workers join in parallel (k_join_pool at a time), spread over every manager: a join is
 // a TLS handshake on the manager it goes through and a Raft proposal on the leader.
-std::vector<LostNode> join_workers(CommandContext& context, ClusterRecord& record,
+std::vector<LostNode> join_workers(AppContext& context, ClusterRecord& record,
                                    const std::vector<const NodeSpec*>& nodes,
                                    const std::vector<std::string>& managers,
                                    const std::string& token) {
@@ -325,7 +324,7 @@ std::vector<LostNode> join_workers(CommandContext& context, ClusterRecord& recor
 
 // Joins nodes (new members of record) through the swarm that manager belongs to;
 // managers holds the swarm addresses of the managers that take joins.
-Result<void> join_members(CommandContext& context, ClusterRecord& record,
+Result<void> join_members(AppContext& context, ClusterRecord& record,
                           const NodeEngine& manager, std::vector<std::string> managers,
                           const std::vector<NodeSpec>& nodes, size_t& allowed, Phases& phases,
                           Progress& progress) {
@@ -358,7 +357,7 @@ Result<void> join_members(CommandContext& context, ClusterRecord& record,
   return {};
 }
 
-Result<SwarmNode> find_swarm_node(CommandContext& context, const NodeEngine& manager,
+Result<SwarmNode> find_swarm_node(AppContext& context, const NodeEngine& manager,
                                   const ClusterMember& member) {
   auto nodes = swarm_nodes(context.http_client, manager.endpoint, k_api_timeout);
   DM_TRY(nodes);
@@ -372,7 +371,7 @@ Result<SwarmNode> find_swarm_node(CommandContext& context, const NodeEngine& man
 }
 
 // One node update, read again and retried when the node changed in between.
-Result<void> update_member(CommandContext& context, const NodeEngine& manager,
+Result<void> update_member(AppContext& context, const NodeEngine& manager,
                            const ClusterMember& member, const NodeChange& change) {
   Error last{ErrorKind::generic, ""};
   for (int attempt = 0; attempt < k_update_attempts; ++attempt) {
@@ -392,7 +391,7 @@ Result<void> update_member(CommandContext& context, const NodeEngine& manager,
 }
 
 // Labels of each node, and drain for managers when asked.
-Result<void> apply_node_settings(CommandContext& context, const ClusterRecord& record,
+Result<void> apply_node_settings(AppContext& context, const ClusterRecord& record,
                                  const NodeEngine& manager, const std::vector<NodeSpec>& nodes) {
   for (const auto& node : nodes) {
     NodeChange change;
@@ -414,7 +413,7 @@ Result<void> apply_node_settings(CommandContext& context, const ClusterRecord& r
 
 // Every member named in nodes Ready (managers also reachable), seen from manager; a worker
 // not Ready in time is dropped as a failed join is.
-Result<void> wait_ready(CommandContext& context, ClusterRecord& record, const NodeEngine& manager,
+Result<void> wait_ready(AppContext& context, ClusterRecord& record, const NodeEngine& manager,
                         const std::vector<NodeSpec>& nodes, size_t& allowed, Progress& progress) {
   std::set<std::string> ids;
   for (const auto& node : nodes) {
@@ -438,7 +437,7 @@ Result<void> wait_ready(CommandContext& context, ClusterRecord& record, const No
 }
 
 // Labels and drain, then every node Ready.
-Result<void> settle(CommandContext& context, ClusterRecord& record, const NodeEngine& manager,
+Result<void> settle(AppContext& context, ClusterRecord& record, const NodeEngine& manager,
                     const std::vector<NodeSpec>& nodes, size_t& allowed, Phases& phases,
                     Progress& progress) {
   DM_TRY(run_step(progress, "apply node labels and availability",
@@ -453,7 +452,7 @@ size_t worker_count(const std::vector<NodeSpec>& nodes) {
   }));
 }
 
-Result<void> build_cluster(CommandContext& context, ClusterRecord& record,
+Result<void> build_cluster(AppContext& context, ClusterRecord& record,
                            const ClusterSpec& spec, KeepOnFailure keep, Progress& progress) {
   Phases phases(progress);
   const size_t workers = worker_count(spec.nodes);
@@ -490,7 +489,7 @@ Result<void> build_cluster(CommandContext& context, ClusterRecord& record,
 
 // The swarm addresses of the managers that take joins: manager's first, then the other
 // reachable managers in manager's node list.
-Result<std::vector<std::string>> join_addresses(CommandContext& context, const NodeEngine& manager) {
+Result<std::vector<std::string>> join_addresses(AppContext& context, const NodeEngine& manager) {
   auto nodes = swarm_nodes(context.http_client, manager.endpoint, k_api_timeout);
   DM_TRY(nodes);
   std::vector<std::string> addresses = {swarm_address(manager)};
@@ -505,7 +504,7 @@ Result<std::vector<std::string>> join_addresses(CommandContext& context, const N
 
 } // namespace
 
-Result<NodeEngine> node_engine(CommandContext& context, const std::string& machine) {
+Result<NodeEngine> node_engine(AppContext& context, const std::string& machine) {
   auto loaded = load_machine(context, machine);
   DM_TRY(loaded);
   auto address = running_engine_endpoint(*loaded);
@@ -514,7 +513,7 @@ Result<NodeEngine> node_engine(CommandContext& context, const std::string& machi
                     machine_engine_endpoint(loaded->record, address->host, address->port)};
 }
 
-Result<NodeEngine> answering_manager(CommandContext& context, const ClusterRecord& record,
+Result<NodeEngine> answering_manager(AppContext& context, const ClusterRecord& record,
                                      const std::string& except) {
   std::string tried;
   std::string last;
@@ -552,7 +551,7 @@ Result<NodeEngine> answering_manager(CommandContext& context, const ClusterRecor
                           last.empty() ? "" : "; last error: " + last));
 }
 
-Result<ClusterRecord> create_cluster(CommandContext& context, const ClusterSpec& spec,
+Result<ClusterRecord> create_cluster(AppContext& context, const ClusterSpec& spec,
                                      KeepOnFailure keep, Progress& progress) {
   DM_TRY(validate_cluster_spec(spec));
   DM_TRY(find_driver_or_fail(spec.driver_name));
@@ -607,7 +606,7 @@ Result<ClusterRecord> create_cluster(CommandContext& context, const ClusterSpec&
   return record;
 }
 
-Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
+Result<void> add_nodes(AppContext& context, ClusterRecord& record,
                        const std::vector<NodeSpec>& nodes, KeepOnFailure keep,
                        Progress& progress) {
   ClusterStore clusters(context.store);
@@ -659,7 +658,7 @@ Result<void> add_nodes(CommandContext& context, ClusterRecord& record,
   return clusters.save(record);
 }
 
-Result<void> remove_node(CommandContext& context, ClusterRecord& record,
+Result<void> remove_node(AppContext& context, ClusterRecord& record,
                          const std::string& machine, Progress& progress) {
   auto member = member_of(record, machine);
   DM_TRY(member);
@@ -733,7 +732,7 @@ Result<void> remove_node(CommandContext& context, ClusterRecord& record,
   return ClusterStore(context.store).save(record);
 }
 
-Result<RoleChange> change_role(CommandContext& context, ClusterRecord& record,
+Result<RoleChange> change_role(AppContext& context, ClusterRecord& record,
                                const std::string& machine, NodeRole role, Progress& progress) {
   auto member = member_of(record, machine);
   DM_TRY(member);
@@ -768,7 +767,7 @@ Result<RoleChange> change_role(CommandContext& context, ClusterRecord& record,
   return RoleChange::changed;
 }
 
-Result<void> remove_cluster(CommandContext& context, const std::string& name, bool force,
+Result<void> remove_cluster(AppContext& context, const std::string& name, bool force,
                             std::ostream& out) {
   ClusterStore clusters(context.store);
   if (!clusters.exists(name)) {
