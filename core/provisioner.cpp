@@ -283,10 +283,12 @@ Result<void> run_package_command(Host& host, const std::string& command,
   }
 }
 
+// docker-machine's way (hostname, then /etc/hostname): hostnamectl only where there is
+// no hostname(1), since it starts systemd-hostnamed (and dbus) on every machine.
 std::string hostname_command(const std::string& name) {
   const std::string n = shell_quote(name);
   return fmt::format(
-      "{{ hostnamectl set-hostname {0} 2>/dev/null || hostname {0}; }} && echo {0} > "
+      "{{ hostname {0} 2>/dev/null || hostnamectl set-hostname {0}; }} && echo {0} > "
       "/etc/hostname && {{ grep -qx '127.0.1.1 {1}' /etc/hosts || {{ if grep -q "
       "'^127\\.0\\.1\\.1[[:space:]]' /etc/hosts; then sed -i 's/^127\\.0\\.1\\.1[[:space:]].*/127.0.1.1 "
       "{1}/' /etc/hosts; else echo '127.0.1.1 {1}' >> /etc/hosts; fi; }}; }} && mkdir -p -m 0755 {2} "

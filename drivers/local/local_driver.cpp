@@ -201,6 +201,8 @@ public:
                "write the host's files");
     DM_TRY_CTX(hold_engine_until_provisioned(local / "upper", images().rootfs(m_image)),
                "write the host's files");
+    DM_TRY_CTX(mask_generators(local / "upper", images().rootfs(m_image)),
+               "write the host's files");
     auto ip = network().allocate_ip();
     DM_TRY_CTX(ip, "allocate an IP address");
     m_ip = *ip;

@@ -30,6 +30,25 @@ Result<void> write_host_files(const fs::path& upper, const std::string& machine_
   return {};
 }
 
+Result<void> mask_generators(const fs::path& upper, const fs::path& lower) {
+  // Generators turn fstab, init scripts, kernel options and disks into units, at boot and
+  // at every daemon-reload (provisioning does one). A local host has none of those, and
+  // the dozen generators cost about 15% of a machine's CPU until it is provisioned.
+  const fs::path masks = "etc/systemd/system-generators";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(lower / "usr/lib/systemd/system-generators", ec)) {
+    DM_TRY(make_dir(upper / "etc/systemd", 0755));
+    DM_TRY(make_dir(upper / masks, 0755));
+    const fs::path mask = upper / masks / entry.path().filename();
+    fs::create_symlink("/dev/null", mask, ec);
+    if (ec && ec != std::errc::file_exists) {
+      return fail(fmt::format("mask {}: {}", mask.string(), ec.message()));
+    }
+    ec.clear();
+  }
+  return {};
+}
+
 Result<void> hold_engine_until_provisioned(const fs::path& upper, const fs::path& lower) {
   // dockerd started at the first boot would only be restarted by provisioning with
   // its TLS configuration: hiding the boot-time links (an overlayfs whiteout, a 0:0

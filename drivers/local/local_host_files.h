@@ -14,6 +14,9 @@ Result<void> write_host_files(const std::filesystem::path& upper, const std::str
 // lower), so that provisioning starts the engine once, configured.
 Result<void> hold_engine_until_provisioned(const std::filesystem::path& upper,
                                            const std::filesystem::path& lower);
+// Masks the image's systemd generators (links to /dev/null in upper): nothing on a local
+// host needs them, and they run at boot and at every daemon-reload.
+Result<void> mask_generators(const std::filesystem::path& upper, const std::filesystem::path& lower);
 // This computer's resolv.conf, or systemd-resolved's upstream one when ours names only
 // loopback servers; "nameserver 1.1.1.1" when there is none.
 std::string resolv_conf();
