@@ -1,5 +1,7 @@
 #include "drivers/google/service_account.h"
 
+#include "core/openssl_ptr.h"
+
 #include <cctype>
 #include <fmt/format.h>
 #include <memory>
@@ -14,16 +16,6 @@ namespace dm::google {
 namespace {
 
 constexpr long long k_assertion_lifetime_seconds = 3600;
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
 
 bool loopback_http(const std::string& uri) {
   for (const char* prefix : {"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:",
@@ -92,15 +84,15 @@ Result<std::string> base64url_decode(std::string_view text) {
 
 Result<std::string> rs256_sign(std::string_view pem_private_key, std::string_view input) {
   ERR_clear_error();
-  std::unique_ptr<BIO, BioFree> bio(
+  BioPtr bio(
       BIO_new_mem_buf(pem_private_key.data(), static_cast<int>(pem_private_key.size())));
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
+  PkeyPtr key(
       bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
     return fail(ErrorKind::usage, "the service account's private_key is not an RSA private key "
                                   "in PEM form");
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   size_t length = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length,
