@@ -65,6 +65,19 @@ Ec2Instance instance_of(pugi::xml_node item) {
   return instance;
 }
 
+// The items of root_name/wrapper, each read by read_item.
+template <typename T, typename Fn>
+Result<std::vector<T>> items_of(std::string_view body, const char* root_name, const char* wrapper,
+                                Fn read_item) {
+  auto doc = load(body);
+  DM_TRY(doc);
+  auto root = response_root(*doc, root_name);
+  DM_TRY(root);
+  std::vector<T> items;
+  each_item(root->child(wrapper), [&](pugi::xml_node item) { items.push_back(read_item(item)); });
+  return items;
+}
+
 } // namespace
 
 std::optional<Ec2Error> parse_ec2_error(std::string_view body) {
@@ -120,49 +133,34 @@ Result<std::vector<Ec2StateChange>> parse_state_changes(std::string_view body) {
 }
 
 Result<std::vector<Ec2SecurityGroup>> parse_security_groups(std::string_view body) {
-  auto doc = load(body);
-  DM_TRY(doc);
-  auto root = response_root(*doc, "DescribeSecurityGroupsResponse");
-  DM_TRY(root);
-  std::vector<Ec2SecurityGroup> groups;
-  each_item(root->child("securityGroupInfo"), [&](pugi::xml_node item) {
-    Ec2SecurityGroup group{text(item, "groupId"), text(item, "groupName"), text(item, "vpcId"), {}};
-    each_item(item.child("ipPermissions"), [&](pugi::xml_node rule) {
-      Ec2Permission permission{text(rule, "ipProtocol"), number(rule, "fromPort"),
-                               number(rule, "toPort"), {}};
-      each_item(rule.child("ipRanges"),
-                [&](pugi::xml_node range) { permission.cidrs.push_back(text(range, "cidrIp")); });
-      group.ingress.push_back(permission);
-    });
-    groups.push_back(group);
-  });
-  return groups;
+  return items_of<Ec2SecurityGroup>(
+      body, "DescribeSecurityGroupsResponse", "securityGroupInfo", [](pugi::xml_node item) {
+        Ec2SecurityGroup group{text(item, "groupId"), text(item, "groupName"),
+                               text(item, "vpcId"), {}};
+        each_item(item.child("ipPermissions"), [&](pugi::xml_node rule) {
+          Ec2Permission permission{text(rule, "ipProtocol"), number(rule, "fromPort"),
+                                   number(rule, "toPort"), {}};
+          each_item(rule.child("ipRanges"), [&](pugi::xml_node range) {
+            permission.cidrs.push_back(text(range, "cidrIp"));
+          });
+          group.ingress.push_back(permission);
+        });
+        return group;
+      });
 }
 
 Result<std::vector<Ec2Subnet>> parse_subnets(std::string_view body) {
-  auto doc = load(body);
-  DM_TRY(doc);
-  auto root = response_root(*doc, "DescribeSubnetsResponse");
-  DM_TRY(root);
-  std::vector<Ec2Subnet> subnets;
-  each_item(root->child("subnetSet"), [&](pugi::xml_node item) {
-    subnets.push_back({text(item, "subnetId"), text(item, "vpcId"), text(item, "availabilityZone"),
-                       text(item, "cidrBlock"), flag(item, "defaultForAz"),
-                       flag(item, "mapPublicIpOnLaunch")});
+  return items_of<Ec2Subnet>(body, "DescribeSubnetsResponse", "subnetSet", [](pugi::xml_node item) {
+    return Ec2Subnet{text(item, "subnetId"),         text(item, "vpcId"),
+                     text(item, "availabilityZone"), text(item, "cidrBlock"),
+                     flag(item, "defaultForAz"),     flag(item, "mapPublicIpOnLaunch")};
   });
-  return subnets;
 }
 
 Result<std::vector<Ec2Vpc>> parse_vpcs(std::string_view body) {
-  auto doc = load(body);
-  DM_TRY(doc);
-  auto root = response_root(*doc, "DescribeVpcsResponse");
-  DM_TRY(root);
-  std::vector<Ec2Vpc> vpcs;
-  each_item(root->child("vpcSet"), [&](pugi::xml_node item) {
-    vpcs.push_back({text(item, "vpcId"), text(item, "cidrBlock"), flag(item, "isDefault")});
+  return items_of<Ec2Vpc>(body, "DescribeVpcsResponse", "vpcSet", [](pugi::xml_node item) {
+    return Ec2Vpc{text(item, "vpcId"), text(item, "cidrBlock"), flag(item, "isDefault")};
   });
-  return vpcs;
 }
 
 Result<Ec2KeyPair> parse_import_key_pair(std::string_view body) {
