@@ -29,28 +29,24 @@ const json& first_of(const json& doc, const char* key) {
              : empty;
 }
 
-Result<json> object_of(std::string_view body, const char* what) {
+// The answer as a JSON object of the given kind ("compute#instance").
+Result<json> document_of_kind(std::string_view body, const char* kind) {
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
-    return fail(fmt::format("Compute Engine's answer is not a JSON object ({})", what));
+    return fail(fmt::format("Compute Engine's answer is not a JSON object (expected {})", kind));
   }
-  return doc;
-}
-
-Result<void> check_kind(const json& doc, const char* kind) {
   if (string_at(doc, "kind") != kind) {
     return fail(fmt::format("Compute Engine answered with kind \"{}\", not \"{}\"",
                             string_at(doc, "kind"), kind));
   }
-  return {};
+  return doc;
 }
 
 } // namespace
 
 Result<GceInstance> parse_gce_instance(std::string_view body) {
-  auto doc = object_of(body, "an instance");
+  auto doc = document_of_kind(body, "compute#instance");
   DM_TRY(doc);
-  DM_TRY(check_kind(*doc, "compute#instance"));
   GceInstance instance;
   instance.name = string_at(*doc, "name");
   instance.status = string_at(*doc, "status");
@@ -85,9 +81,8 @@ MachineState gce_machine_state(const std::string& status) {
 }
 
 Result<GceOperation> parse_gce_operation(std::string_view body) {
-  auto doc = object_of(body, "an operation");
+  auto doc = document_of_kind(body, "compute#operation");
   DM_TRY(doc);
-  DM_TRY(check_kind(*doc, "compute#operation"));
   GceOperation operation;
   operation.name = string_at(*doc, "name");
   operation.status = string_at(*doc, "status");
