@@ -3,10 +3,10 @@
 #include "drivers/amazonec2/ec2_api.h"
 #include "tests/fakes/recording_http_client.h"
 
+#include "tests/fakes/vectors.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace dm::aws;
@@ -14,13 +14,6 @@ using namespace dm::aws;
 namespace {
 
 const fs::path k_signed = fs::path(DM_VECTORS_DIR) / "ec2" / "signed-requests";
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 const AwsCredentials k_credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
 
@@ -65,10 +58,10 @@ TEST_CASE("an EC2 call is the published signed RunInstances request", "[ec2_api]
                         {"TagSpecification.1.Tag.1.Value", "web server 1"}};
   auto request = ec2_request(*endpoint, "RunInstances", params, k_credentials, "20150830T123600Z");
   const fs::path dir = k_signed / "ec2-run-instances-post";
-  const std::string req = read(dir / "ec2-run-instances-post.req");
+  const std::string req = dm::testing::read_bytes(dir / "ec2-run-instances-post.req");
   CHECK(request.method == "POST");
   CHECK(request.body == req.substr(req.find("\n\n") + 2));
-  CHECK(request.headers.at("Authorization") == read(dir / "ec2-run-instances-post.authz"));
+  CHECK(request.headers.at("Authorization") == dm::testing::read_bytes(dir / "ec2-run-instances-post.authz"));
   CHECK(request.headers.at("Host") == "ec2.us-east-1.amazonaws.com");
 }
 

@@ -2,11 +2,11 @@
 // tests/vectors/ec2 against its entry in expected.json.
 #include "drivers/amazonec2/ec2_xml.h"
 
+#include "tests/fakes/vectors.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -14,13 +14,6 @@ using nlohmann::json;
 namespace {
 
 const fs::path k_ec2 = fs::path(DM_VECTORS_DIR) / "ec2";
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 json or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 json or_null(const std::optional<int>& number) { return number ? json(*number) : json(nullptr); }
@@ -137,13 +130,13 @@ json parsed_as_expected(const std::string& name, const std::string& body) {
 } // namespace
 
 TEST_CASE("every EC2 response and error vector parses to botocore's values", "[ec2_xml]") {
-  const json expected = json::parse(read(k_ec2 / "expected.json"));
+  const json expected = json::parse(dm::testing::read_bytes(k_ec2 / "expected.json"));
   REQUIRE(expected.size() == 23);
   for (const auto& [name, values] : expected.items()) {
     INFO(name);
     json want = values;
     want.erase("httpStatus"); // the status comes with the HTTP answer, not the document
-    CHECK(parsed_as_expected(name, read(k_ec2 / name)) == want);
+    CHECK(parsed_as_expected(name, dm::testing::read_bytes(k_ec2 / name)) == want);
   }
 }
 
@@ -156,11 +149,11 @@ TEST_CASE("EC2 documents of the wrong shape are errors, never guesses", "[ec2_xm
   CHECK_FALSE(parse_return("<RebootInstancesResponse/>"));
   CHECK_FALSE(parse_ec2_error("<DescribeInstancesResponse/>"));
   CHECK_FALSE(parse_ec2_error(""));
-  auto error = parse_ec2_error(read(k_ec2 / "errors" / "request-limit-exceeded.xml"));
+  auto error = parse_ec2_error(dm::testing::read_bytes(k_ec2 / "errors" / "request-limit-exceeded.xml"));
   REQUIRE(error);
   CHECK(error->code == "RequestLimitExceeded");
   // An instance's own public IP, not the one nested in its network interfaces.
-  auto described = parse_instances(read(k_ec2 / "responses" / "describe-instances.xml"));
+  auto described = parse_instances(dm::testing::read_bytes(k_ec2 / "responses" / "describe-instances.xml"));
   REQUIRE(described);
   REQUIRE(described->instances.size() == 2);
   CHECK(described->instances[0].ip_address.empty());

@@ -2,10 +2,10 @@
 // (pending, running, done, done with an error), API errors.
 #include "drivers/google/gce_json.h"
 
+#include "tests/fakes/vectors.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace dm::google;
@@ -13,10 +13,7 @@ using namespace dm::google;
 namespace {
 
 std::string vector_text(const std::string& name) {
-  std::ifstream in(fs::path(DM_VECTORS_DIR) / "gce" / "compute" / name, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return dm::testing::vector_file(fs::path("gce") / "compute" / name);
 }
 
 } // namespace

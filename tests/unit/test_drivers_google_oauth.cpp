@@ -2,11 +2,10 @@
 // Google's refusals said with their reason and without secrets.
 #include "drivers/google/oauth.h"
 #include "tests/fakes/recording_http_client.h"
+#include "tests/fakes/vectors.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace dm::google;
@@ -14,10 +13,7 @@ using namespace dm::google;
 namespace {
 
 std::string auth_vector(const std::string& name) {
-  std::ifstream in(fs::path(DM_VECTORS_DIR) / "gce" / "auth" / name, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return dm::testing::vector_file(fs::path("gce") / "auth" / name);
 }
 
 ServiceAccountKey test_key() {

@@ -3,23 +3,16 @@
 #include "drivers/amazonec2/sigv4.h"
 #include "core/digest.h"
 
+#include "tests/fakes/vectors.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path k_vectors = fs::path(DM_VECTORS_DIR);
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string percent_decoded(const std::string& text) {
   std::string out;
@@ -98,8 +91,8 @@ std::vector<Case> cases_under(const fs::path& root) {
 
 // Signs one case as its README says and compares all three answers.
 void check_case(const Case& c, const std::string& region, const std::string& service) {
-  auto request = parse_req(read(c.dir / (c.name + ".req")));
-  const std::string creq = read(c.dir / (c.name + ".creq"));
+  auto request = parse_req(dm::testing::read_bytes(c.dir / (c.name + ".req")));
+  const std::string creq = dm::testing::read_bytes(c.dir / (c.name + ".creq"));
   dm::aws::AwsCredentials credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
   // Session credentials: the token the canonical request signs but the request lacks.
   const std::string token_line = "\nx-amz-security-token:";
@@ -112,8 +105,8 @@ void check_case(const Case& c, const std::string& region, const std::string& ser
   auto signature = dm::aws::sigv4_sign(request, credentials, scope);
   INFO("case " << c.dir.string());
   CHECK(signature.canonical_request == creq);
-  CHECK(signature.string_to_sign == read(c.dir / (c.name + ".sts")));
-  CHECK(signature.authorization == read(c.dir / (c.name + ".authz")));
+  CHECK(signature.string_to_sign == dm::testing::read_bytes(c.dir / (c.name + ".sts")));
+  CHECK(signature.authorization == dm::testing::read_bytes(c.dir / (c.name + ".authz")));
 }
 
 } // namespace
