@@ -1,5 +1,6 @@
 #include "drivers/google/service_account.h"
 
+#include "core/digest.h"
 #include "core/openssl_ptr.h"
 
 #include <cctype>
@@ -41,11 +42,7 @@ Result<std::string> string_field(const nlohmann::json& doc, const char* name) {
 } // namespace
 
 std::string base64url(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                                     static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(length));
+  std::string out = base64(bytes);
   while (!out.empty() && out.back() == '=') {
     out.pop_back();
   }
