@@ -163,6 +163,31 @@ Result<std::vector<Ec2Vpc>> parse_vpcs(std::string_view body) {
   });
 }
 
+Result<std::vector<Ec2Image>> parse_images(std::string_view body) {
+  return items_of<Ec2Image>(body, "DescribeImagesResponse", "imagesSet", [](pugi::xml_node item) {
+    return Ec2Image{text(item, "imageId"), text(item, "name"), text(item, "creationDate"),
+                    text(item, "imageState"), text(item, "architecture")};
+  });
+}
+
+Result<Ec2Image> newest_available_image(const std::vector<Ec2Image>& images,
+                                        const std::string& looked_for) {
+  const Ec2Image* newest = nullptr;
+  for (const auto& image : images) {
+    if (image.state == "available" && !image.image_id.empty() &&
+        (newest == nullptr || image.creation_date > newest->creation_date)) {
+      newest = &image;
+    }
+  }
+  if (newest == nullptr) {
+    return fail(ErrorKind::not_found,
+                fmt::format("no available image matches {} in this region (give one with "
+                            "--amazonec2-ami)",
+                            looked_for));
+  }
+  return *newest;
+}
+
 Result<Ec2KeyPair> parse_import_key_pair(std::string_view body) {
   auto doc = load(body);
   DM_TRY(doc);

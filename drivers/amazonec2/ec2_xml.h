@@ -87,6 +87,18 @@ struct Ec2KeyPair {
 };
 Result<Ec2KeyPair> parse_import_key_pair(std::string_view body);
 
+struct Ec2Image {
+  std::string image_id;
+  std::string name;
+  std::string creation_date; // ISO 8601, UTC: compares as text
+  std::string state;         // available, pending, ...
+  std::string architecture;
+};
+Result<std::vector<Ec2Image>> parse_images(std::string_view body);
+// The newest available image, or an error naming what was looked for.
+Result<Ec2Image> newest_available_image(const std::vector<Ec2Image>& images,
+                                        const std::string& looked_for);
+
 // CreateSecurityGroup's groupId.
 Result<std::string> parse_group_id(std::string_view body);
 // <return>true</return> (RebootInstances, AuthorizeSecurityGroupIngress, ...); the

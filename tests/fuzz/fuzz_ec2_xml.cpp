@@ -18,6 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)dm::aws::parse_security_groups(body);
   (void)dm::aws::parse_subnets(body);
   (void)dm::aws::parse_vpcs(body);
+  if (auto images = dm::aws::parse_images(body)) {
+    (void)dm::aws::newest_available_image(*images, "any");
+  }
   (void)dm::aws::parse_import_key_pair(body);
   (void)dm::aws::parse_group_id(body);
   (void)dm::aws::parse_return(body);

@@ -158,3 +158,30 @@ TEST_CASE("EC2 documents of the wrong shape are errors, never guesses", "[ec2_xm
   REQUIRE(described->instances.size() == 2);
   CHECK(described->instances[0].ip_address.empty());
 }
+
+TEST_CASE("the default image is the newest available one the publisher lists", "[ec2_xml]") {
+  const std::string body = R"(<?xml version="1.0" encoding="UTF-8"?>
+<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+  <imagesSet>
+    <item><imageId>ami-old</imageId><imageState>available</imageState>
+      <creationDate>2023-06-10T12:00:00.000Z</creationDate><name>debian-12-amd64-20230610-1380</name>
+      <architecture>x86_64</architecture></item>
+    <item><imageId>ami-new</imageId><imageState>available</imageState>
+      <creationDate>2024-11-02T08:00:00.000Z</creationDate><name>debian-12-amd64-20241102-1920</name>
+      <architecture>x86_64</architecture></item>
+    <item><imageId>ami-pending</imageId><imageState>pending</imageState>
+      <creationDate>2025-01-01T00:00:00.000Z</creationDate><name>debian-12-amd64-20250101-2000</name>
+      <architecture>x86_64</architecture></item>
+  </imagesSet>
+</DescribeImagesResponse>)";
+  auto images = dm::aws::parse_images(body);
+  REQUIRE(images);
+  REQUIRE(images->size() == 3);
+  auto newest = dm::aws::newest_available_image(*images, "debian-12-amd64-*");
+  REQUIRE(newest);
+  CHECK(newest->image_id == "ami-new");
+  auto none = dm::aws::newest_available_image({}, "debian-12-amd64-* of 136693071363");
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message.find("--amazonec2-ami") != std::string::npos);
+}
