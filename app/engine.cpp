@@ -1,5 +1,7 @@
 #include "app/engine.h"
 
+#include "app/debug_driver.h"
+
 #include "app/machine_status.h"
 #include "core/shell_env.h"
 
@@ -37,7 +39,9 @@ Result<MachineRecord> create_from_context(AppContext& context, const CreateReque
                                           Progress& progress, LiveRestore live_restore) {
   auto entry = find_driver_or_fail(request.driver_name);
   DM_TRY(entry);
-  auto driver = (*entry)->make(make_driver_context(context, request.name), nlohmann::json::object());
+  auto driver = with_debug_log(
+      (*entry)->make(make_driver_context(context, request.name), nlohmann::json::object()),
+      (*entry)->name);
   CreateDeps deps{context.store,
                   *driver,
                   [wait = driver->ssh_wait_seconds()](const SshTarget& target) {

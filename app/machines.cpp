@@ -1,5 +1,7 @@
 #include "app/machines.h"
 
+#include "app/debug_driver.h"
+
 #include "drivers/registry.h"
 #include "ssh/ssh_shell.h"
 
@@ -58,7 +60,7 @@ Result<std::unique_ptr<Driver>> make_machine_driver(AppContext& context,
       return fail((context.store.machine_dir(record.name) / "").string() +
                   checked.error().message);
     }
-    return entry->make(driver_context, *checked);
+    return with_debug_log(entry->make(driver_context, *checked), entry->name);
   } catch (const nlohmann::json::exception& error) {
     // A driver reading a key this check does not know about.
     return fail(fmt::format("machine \"{}\": config.json: Driver: {}", record.name, error.what()));

@@ -3,6 +3,7 @@
 #include "app/ssh_access.h"
 #include "cmd/commands.h"
 #include "core/curl_http_client.h"
+#include "core/debug_log.h"
 #include "core/interrupt.h"
 
 #include <algorithm>
@@ -159,6 +160,9 @@ int run(const std::vector<std::string>& args) {
   if (!command_index) {
     std::cerr << command_index.error().message << "\n";
     return 1;
+  }
+  if (globals.debug) {
+    dm::enable_debug_log(std::cerr);
   }
   if (*command_index >= args.size()) {
     print_usage(std::cout);

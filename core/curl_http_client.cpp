@@ -1,4 +1,6 @@
 #include "core/curl_http_client.h"
+
+#include "core/debug_log.h"
 #include "core/transport_error.h"
 
 #include "core/interrupt.h"
@@ -7,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <fmt/format.h>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -172,8 +175,23 @@ Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
   return transfer;
 }
 
+Result<HttpResponse> transfer_outcome(Transfer& transfer, CURLcode rc);
+
 // The outcome of a finished transfer: the response, or an error naming what failed.
 Result<HttpResponse> finish_transfer(Transfer& transfer, CURLcode rc) {
+  auto outcome = transfer_outcome(transfer, rc);
+  if (debug_enabled()) {
+    double seconds = 0;
+    curl_easy_getinfo(transfer.easy.get(), CURLINFO_TOTAL_TIME, &seconds);
+    debug_log("http", fmt::format("{} -> {} in {} ms", transfer.what,
+                                  outcome ? std::to_string(outcome->status)
+                                          : "error: " + outcome.error().message,
+                                  static_cast<long>(seconds * 1000)));
+  }
+  return outcome;
+}
+
+Result<HttpResponse> transfer_outcome(Transfer& transfer, CURLcode rc) {
   CURL* h = transfer.easy.get();
   if (rc == CURLE_ABORTED_BY_CALLBACK) {
     return fail(ErrorKind::interrupted, transfer.what + ": interrupted");

@@ -1,5 +1,9 @@
 #include "core/process_runner.h"
 
+#include "core/debug_log.h"
+
+#include <fmt/format.h>
+
 #include "core/interrupt.h"
 #include "core/shell_quote.h"
 
@@ -188,6 +192,20 @@ public:
 
 Result<ProcessResult> SystemProcessRunner::run(const std::vector<std::string>& argv,
                                                const ProcessOptions& options) {
+  if (!debug_enabled()) {
+    return run_program(argv, options);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto result = run_program(argv, options);
+  debug_log("run", fmt::format("{} -> {} in {}", debug_excerpt(join_argv(argv)),
+                               result ? fmt::format("exit {}", result->exit_status)
+                                      : "error: " + result.error().message,
+                               elapsed_since(started)));
+  return result;
+}
+
+Result<ProcessResult> SystemProcessRunner::run_program(const std::vector<std::string>& argv,
+                                                       const ProcessOptions& options) {
   if (argv.empty()) {
     return fail(ErrorKind::usage, "run: empty command");
   }

@@ -35,6 +35,10 @@ class SystemProcessRunner final : public ProcessRunner {
 public:
   Result<ProcessResult> run(const std::vector<std::string>& argv,
                             const ProcessOptions& options = {}) override;
+
+private:
+  static Result<ProcessResult> run_program(const std::vector<std::string>& argv,
+                                           const ProcessOptions& options);
 };
 
 // Renders argv as one line for error messages ("ip link add ...").

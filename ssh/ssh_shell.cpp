@@ -1,5 +1,7 @@
 #include "ssh/ssh_shell.h"
 
+#include "core/debug_log.h"
+
 #include "core/machine_store.h"
 #include "core/shell_quote.h"
 #include "ssh/known_hosts.h"
@@ -95,6 +97,21 @@ SshShell::SshShell(std::unique_ptr<SshSession> session) : m_session(std::move(se
 SshShell::~SshShell() = default;
 
 Result<ExecResult> SshShell::exec(const std::string& command, const ExecOptions& options) {
+  if (!debug_enabled()) {
+    return run_command(command, options);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto result = run_command(command, options);
+  const SshTarget& target = m_session->target();
+  debug_log("ssh", fmt::format("{}@{}:{} `{}` -> {} in {}", target.user, target.host, target.port,
+                               debug_excerpt(command),
+                               result ? fmt::format("exit {}", result->exit_status)
+                                      : "error: " + result.error().message,
+                               elapsed_since(started)));
+  return result;
+}
+
+Result<ExecResult> SshShell::run_command(const std::string& command, const ExecOptions& options) {
   SshSession& session = *m_session;
   Deadline deadline = deadline_in(options.timeout_seconds);
   auto channel = start_command(session, command, options.request_pty, deadline);

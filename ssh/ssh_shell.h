@@ -42,6 +42,8 @@ public:
                          Recursive recursive);
 
 private:
+  Result<ExecResult> run_command(const std::string& command, const ExecOptions& options);
+
   std::unique_ptr<SshSession> m_session;
   int m_commands_run = 0;
 };

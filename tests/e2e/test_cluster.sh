@@ -81,8 +81,13 @@ groups:
   - role: worker
     count: 1
 YML
-out=$(LOCAL_MEMORY=600 dm cluster create -f "$work/solo.yml" --managers 1 2>&1)
+out=$(LOCAL_MEMORY=600 dm -D cluster create -f "$work/solo.yml" --managers 1 2>&1)
 check_eq "cluster create -f solo.yml --managers 1 (flags override the file)" "0" "$?"
+check_contains "--debug shows each remote command with its exit status" "[debug] ssh: root@" "$out"
+check_contains "--debug shows the worker's swarm join" "/swarm/join -> 200" "$out"
+check_contains "--debug shows driver calls" "[debug] driver: local create() -> ok" "$out"
+check_eq "--debug shows no join token and no private key" "0" \
+  "$(printf '%s\n' "$out" | grep -cE 'SWMTKN-1-[A-Za-z0-9]|PRIVATE KEY')"
 check_contains "1 manager and 1 worker" "1 manager(s), 1 worker(s)" "$out"
 check_eq "the file's driver option beats the environment's" "700 700" \
   "$(dm inspect --format '{{.Driver.Memory}}' solo-manager-1) $(dm inspect --format '{{.Driver.Memory}}' solo-worker-1)"
