@@ -410,9 +410,10 @@ Result<std::string> render_network_config(const SeedSpec& spec) {
   out += "    addresses:\n";
   append_list(out, "      ", std::array<std::string, 1>{nic->address_cidr});
   if (!nic->gateway.empty()) {
-    out += "    routes:\n";
-    out += fmt::format("      - to: {}\n", yaml_quote("0.0.0.0/0"));
-    out += fmt::format("        via: {}\n", yaml_quote(nic->gateway));
+    // gateway4, not routes: cloud-init's ifupdown renderer turns a 0.0.0.0/0 route into
+    // "post-up route add" (net-tools, absent from minimal images) but gateway4 into
+    // ifupdown's own "gateway"; netplan only warns that gateway4 is deprecated.
+    out += fmt::format("    gateway4: {}\n", yaml_quote(nic->gateway));
   }
   if (!nic->nameservers.empty()) {
     out += "    nameservers:\n";

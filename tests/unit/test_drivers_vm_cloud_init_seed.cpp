@@ -181,9 +181,7 @@ TEST_CASE("network-config: qemu tap NIC with gateway and name server", "[vm_seed
                     "    dhcp6: false\n"
                     "    addresses:\n"
                     "      - \"10.213.7.2/24\"\n"
-                    "    routes:\n"
-                    "      - to: \"0.0.0.0/0\"\n"
-                    "        via: \"10.213.7.1\"\n"
+                    "    gateway4: \"10.213.7.1\"\n"
                     "    nameservers:\n"
                     "      addresses:\n"
                     "        - \"10.213.7.1\"\n");
