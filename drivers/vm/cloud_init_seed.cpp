@@ -364,6 +364,9 @@ Result<std::string> render_user_data(const SeedSpec& spec) {
   out += "    gecos: \"dmachine\"\n";
   out += "    shell: \"/bin/bash\"\n";
   out += "    lock_passwd: true\n";
+  // useradd -N: no group named after the user, so a user "docker" is made even where
+  // the docker.io package already made a group "docker" (plain useradd refuses that).
+  out += "    no_user_group: true\n";
   out += "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n";
   out += "    ssh_authorized_keys:\n";
   out += fmt::format("      - {}\n", yaml_quote(*key));

@@ -110,6 +110,7 @@ TEST_CASE("user-data: the SSH user, its key, sudo, nothing from the network", "[
                  "    gecos: \"dmachine\"\n"
                  "    shell: \"/bin/bash\"\n"
                  "    lock_passwd: true\n"
+                 "    no_user_group: true\n"
                  "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n"
                  "    ssh_authorized_keys:\n"
                  "      - \"ssh-ed25519 "
