@@ -43,6 +43,26 @@ constexpr std::array<std::string_view, 1> k_config_modules = {"set_passwords"};
 constexpr std::array<std::string_view, 3> k_final_modules = {"ssh_authkey_fingerprints",
                                                              "keys_to_console", "final_message"};
 
+// The user's settings after its name, up to its key list. no_user_group (useradd -N): no
+// group named after the user, so a user "docker" is made even where the docker.io
+// package already made a group "docker" (plain useradd refuses that).
+constexpr const char* k_user_settings = R"(    gecos: "dmachine"
+    shell: "/bin/bash"
+    lock_passwd: true
+    no_user_group: true
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+    ssh_authorized_keys:
+)";
+// No password logins, no package updates, hostname and /etc/hosts from meta-data.
+constexpr const char* k_system_settings = R"(disable_root: true
+ssh_pwauth: false
+package_update: false
+package_upgrade: false
+package_reboot_if_required: false
+manage_etc_hosts: true
+preserve_hostname: false
+)";
+
 // An untrusted value for a message: quoted, control characters escaped, cut at 80 bytes.
 std::string shown(std::string_view text) {
   return quoted_for_display(std::string(text.substr(0, 80))) + (text.size() > 80 ? "..." : "");
@@ -358,25 +378,11 @@ Result<std::string> render_user_data(const SeedSpec& spec) {
   auto key = check_ssh_public_key(spec.ssh_public_key);
   DM_TRY_CTX(key, "user-data");
   // The first line must be exactly "#cloud-config" for cloud-init to read the rest.
-  std::string out = "#cloud-config\n";
-  out += "users:\n";
+  std::string out = "#cloud-config\nusers:\n";
   out += fmt::format("  - name: {}\n", yaml_quote(spec.user));
-  out += "    gecos: \"dmachine\"\n";
-  out += "    shell: \"/bin/bash\"\n";
-  out += "    lock_passwd: true\n";
-  // useradd -N: no group named after the user, so a user "docker" is made even where
-  // the docker.io package already made a group "docker" (plain useradd refuses that).
-  out += "    no_user_group: true\n";
-  out += "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n";
-  out += "    ssh_authorized_keys:\n";
+  out += k_user_settings;
   out += fmt::format("      - {}\n", yaml_quote(*key));
-  out += "disable_root: true\n";
-  out += "ssh_pwauth: false\n";
-  out += "package_update: false\n";
-  out += "package_upgrade: false\n";
-  out += "package_reboot_if_required: false\n";
-  out += "manage_etc_hosts: true\n";
-  out += "preserve_hostname: false\n";
+  out += k_system_settings;
   out += "cloud_init_modules:\n";
   append_list(out, "  ", k_init_modules);
   out += "cloud_config_modules:\n";
