@@ -13,9 +13,9 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libssh2-1-dev libcurl4-openssl-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev clang libclang-rt-14-dev
+  libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev libisofs-dev clang libclang-rt-14-dev
   debootstrap iptables iproute2 util-linux procps psmisc kmod
-  openssh-client python3 busybox-static curl openssl bc time sshfs ccache
+  openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso
 )
 # tests/e2e/test_host_services.sh runs this script inside a machine with a short
 # list (DMACHINE_DEPS_PACKAGES) to check that no service changes state.
