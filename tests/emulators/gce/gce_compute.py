@@ -1,4 +1,4 @@
-"""Compute Engine v1 state: instances, firewalls, operations, images.
+"""Compute Engine v1 state: instances, operations, images (firewalls: gce_firewalls).
 
 Request checks and answers follow the discovery document and the vectors in
 tests/vectors/gce/compute. Host work (create/stop/start/reset/delete of the
@@ -6,22 +6,20 @@ local machine behind an instance) runs on a worker thread per operation, so
 every mutating call returns its PENDING operation at once.
 """
 
-import datetime
-import ipaddress
+
 import re
 import secrets
 import threading
 import time
 import uuid
 
-from gce_schema import SchemaError
+from gce_common import NAME, NAME_RE, SCOPE_ALIASES, ApiError, check_metadata, check_tags, \
+    invalid, invalid_field, matches_filter, new_fingerprint, new_id, not_found, \
+    now_rfc3339, page, public, relative
+from gce_firewalls import FirewallsMixin
 
-NAME_RE = "[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?"
-_NAME = re.compile(NAME_RE)
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
-_META_KEY = re.compile(r"[a-zA-Z0-9-_]{1,128}")
-_PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
 
 DEFAULT_ZONES = {
     "us-central1-a": "us-central1", "us-central1-b": "us-central1",
@@ -41,68 +39,9 @@ IMAGES = {  # family -> the image it resolves to
                                  "20231115", "diskSizeGb": "10",
                   "creationTimestamp": "2023-11-15T12:00:00.000-08:00"},
 }
-PROTOCOLS = ("tcp", "udp", "icmp", "esp", "ah", "sctp", "ipip", "all")
-SCOPE_WRITE = ("https://www.googleapis.com/auth/compute",
-               "https://www.googleapis.com/auth/cloud-platform")
-SCOPE_READ = SCOPE_WRITE + ("https://www.googleapis.com/auth/compute.readonly",)
-SCOPE_ALIASES = {"cloud-platform", "compute", "compute-ro", "default", "storage-ro",
-                 "storage-rw", "storage-full", "logging-write", "monitoring",
-                 "monitoring-write", "service-control", "service-management", "trace",
-                 "userinfo-email", "pubsub", "datastore", "bigquery", "sql-admin",
-                 "cloud-source-repos", "cloud-source-repos-ro"}
-HOST_PREFIXES = ("https://www.googleapis.com/compute/v1/",
-                 "https://compute.googleapis.com/compute/v1/")
 
 
-class ApiError(Exception):
-    """An HTTP-level Compute error: Google's {"error": {...}} body."""
-
-    def __init__(self, code, reason, message, status=None, domain="global", extra=None):
-        super().__init__(message)
-        self.code = code
-        item = {"message": message, "domain": domain, "reason": reason}
-        item.update(extra or {})
-        self.body = {"error": {"code": code, "message": message, "errors": [item]}}
-        if status:
-            self.body["error"]["status"] = status
-
-
-def invalid(message):
-    return ApiError(400, "invalid", message)
-
-
-def invalid_field(field, value, why):
-    return invalid("Invalid value for field '%s': '%s'. %s" % (field, value, why))
-
-
-def not_found(resource):
-    return ApiError(404, "notFound", "The resource '%s' was not found" % resource)
-
-
-def now_rfc3339(t=None):
-    tz = datetime.timezone(datetime.timedelta(hours=-8))
-    d = datetime.datetime.fromtimestamp(t if t is not None else time.time(), tz)
-    return d.isoformat(timespec="milliseconds")
-
-
-def new_id():
-    return str(secrets.randbelow(9 * 10 ** 18) + 10 ** 18)
-
-
-def new_fingerprint():
-    import base64
-    return base64.b64encode(secrets.token_bytes(8)).decode()
-
-
-def relative(url):
-    """A resource URL without the host part, as projects/... or zones/... ."""
-    for prefix in HOST_PREFIXES:
-        if url.startswith(prefix):
-            return url[len(prefix):]
-    return url
-
-
-class Compute:
+class Compute(FirewallsMixin):
     def __init__(self, hosts, projects, self_link_base, log, zones=None,
                  wait_seconds=120.0, network_ip_base="10.128.0."):
         self.hosts = hosts
@@ -199,6 +138,10 @@ class Compute:
         key = (project, rid)
         existing = self.request_ids.get(key)
         return key, (self.operations.get(existing) if existing else None)
+
+    def _remember(self, rid_key, op, project, zone):
+        if rid_key:
+            self.request_ids[rid_key] = (project, zone, op["name"])
 
     # ------------------------------------------------------------ operations
     def get_operation(self, project, zone, name):
@@ -298,7 +241,7 @@ class Compute:
         if name is None:
             raise invalid("Invalid value for field 'resource.name': ''. Must be a match of "
                           "regex '(?:%s)'" % NAME_RE)
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             raise invalid_field("resource.name", name, "Must be a match of regex '(?:%s)'"
                                 % NAME_RE)
         if "machineType" not in body:
@@ -370,24 +313,8 @@ class Compute:
                                     ac["natIP"], "The specified external IP address '%s' "
                                     "was not found in region '%s' (this emulator has no "
                                     "reserved addresses)." % (ac["natIP"], region))
-        items = (body.get("metadata") or {}).get("items") or []
-        seen, total = set(), 0
-        for i, item in enumerate(items):
-            key = item.get("key")
-            if key is None or not _META_KEY.fullmatch(key):
-                raise invalid_field("resource.metadata.items[%d].key" % i, key or "",
-                                    "Must be a match of regex '[a-zA-Z0-9-_]{1,128}'")
-            if key in seen:
-                raise invalid_field("resource.metadata", "", "Duplicate keys: '%s'." % key)
-            seen.add(key)
-            total += len(key) + len(item.get("value") or "")
-        if total > 512 * 1024:
-            raise invalid("Invalid value for field 'resource.metadata': ''. Metadata has "
-                          "exceeded the size limit of 512 KB.")
-        for i, tag in enumerate((body.get("tags") or {}).get("items") or []):
-            if not _NAME.fullmatch(tag):
-                raise invalid_field("resource.tags.items[%d]" % i, tag,
-                                    "Must be a match of regex '(?:%s)'" % NAME_RE)
+        check_metadata((body.get("metadata") or {}).get("items") or [], "resource.metadata")
+        check_tags((body.get("tags") or {}).get("items") or [], "resource.tags")
         labels = body.get("labels") or {}
         if len(labels) > 64:
             raise invalid("Invalid value for field 'resource.labels': ''. At most 64 labels.")
@@ -453,8 +380,7 @@ class Compute:
                 self.instances[(project, zone, name)] = inst
                 op = self._new_operation(project, zone, "insert", rel, inst["id"], user)
                 self._spawn(self._work_insert, inst, op)
-            if rid_key:
-                self.request_ids[rid_key] = (project, zone, op["name"])
+            self._remember(rid_key, op, project, zone)
             return dict(op)
 
     def _take_op_error(self):
@@ -519,9 +445,6 @@ class Compute:
         })
         return inst
 
-    def public(self, inst):
-        return {k: v for k, v in inst.items() if not k.startswith("_")}
-
     def _set(self, inst, **fields):
         with self.lock:
             inst.update(fields)
@@ -579,12 +502,12 @@ class Compute:
             inst = self.instances.get((project, zone, name))
             if inst is None:
                 raise not_found("projects/%s/zones/%s/instances/%s" % (project, zone, name))
-            return self.public(inst)
+            return public(inst)
 
     def list_instances(self, project, zone, query):
         self.check_zone(project, zone)
         with self.lock:
-            items = [self.public(i) for (p, z, _), i in sorted(self.instances.items())
+            items = [public(i) for (p, z, _), i in sorted(self.instances.items())
                      if p == project and z == zone]
         items = [i for i in items if matches_filter(i, query.get("filter"))]
         rel = "projects/%s/zones/%s/instances" % (project, zone)
@@ -608,8 +531,7 @@ class Compute:
             if action == "stop" and status in ("PROVISIONING", "STAGING"):
                 raise ApiError(400, "resourceNotReady", "The resource '%s' is not ready" % rel)
             op = self._new_operation(project, zone, action, rel, inst["id"], user)
-            if rid_key:
-                self.request_ids[rid_key] = (project, zone, op["name"])
+            self._remember(rid_key, op, project, zone)
             if action == "delete":
                 inst["_deleted"] = True
                 self._spawn(self._work_delete, inst, op, (project, zone, name))
@@ -631,6 +553,50 @@ class Compute:
 
     def delete_instance(self, project, zone, name, query, user):
         return self._instance_action(project, zone, name, "delete", query, user)
+
+    def set_metadata(self, project, zone, name, body, query, user):
+        check_metadata(body.get("items") or [], "metadata")
+        return self._set_fingerprinted(project, zone, name, body, query, user, "metadata")
+
+    def set_tags(self, project, zone, name, body, query, user):
+        check_tags(body.get("items") or [], "tags")
+        return self._set_fingerprinted(project, zone, name, body, query, user, "tags")
+
+    def _set_fingerprinted(self, project, zone, name, body, query, user, what):
+        """setMetadata / setTags: optimistic locking on the current fingerprint."""
+        self.check_zone(project, zone)
+        rel = "projects/%s/zones/%s/instances/%s" % (project, zone, name)
+        with self.lock:
+            rid_key, replay = self._request_id(project, query)
+            if replay is not None:
+                return dict(replay)
+            inst = self.instances.get((project, zone, name))
+            if inst is None or inst["_deleted"]:
+                raise not_found(rel)
+            if body.get("fingerprint") != inst[what]["fingerprint"]:
+                raise ApiError(412, "conditionNotMet", "Supplied fingerprint does not match "
+                               "current %s fingerprint." % what)
+            op_type = "setMetadata" if what == "metadata" else "setTags"
+            op = self._new_operation(project, zone, op_type, rel, inst["id"], user)
+            self._remember(rid_key, op, project, zone)
+            self._spawn(self._work_set, inst, op, what, list(body.get("items") or []))
+            return dict(op)
+
+    def _work_set(self, inst, op, what, items):
+        with inst["_busy"]:
+            self._op_running(op)
+            with self.lock:
+                if what == "metadata":
+                    items = [{"key": i["key"], "value": i.get("value", "")} for i in items]
+                inst[what]["items"] = items
+                inst[what]["fingerprint"] = new_fingerprint()
+                running = inst["status"] == "RUNNING" and inst["_host"]
+            if what == "metadata" and running:   # the guest agent watches metadata
+                try:
+                    self.hosts.guest_agent(inst["_local"], self._guest_agent_entries(inst))
+                except Exception as e:
+                    return self._host_error(op, e)
+            self._op_done(op)
 
     def _work_stop(self, inst, op):
         with inst["_busy"]:
@@ -697,143 +663,6 @@ class Compute:
                 self.instances.pop(key, None)
             self._op_done(op)
 
-    # ------------------------------------------------------------ firewalls
-    def validate_firewall(self, project, body):
-        name = body.get("name")
-        if name is None or not _NAME.fullmatch(name):
-            raise invalid_field("resource.name", name or "", "Must be a match of regex "
-                                "'(?:%s)'" % NAME_RE)
-        network = self._network(project, body.get("network", "global/networks/default"),
-                                "resource.network")
-        direction = body.get("direction", "INGRESS")
-        priority = body.get("priority", 1000)
-        if not 0 <= priority <= 65535:
-            raise invalid_field("resource.priority", priority, "Must be between 0 and 65535.")
-        allowed, denied = body.get("allowed"), body.get("denied")
-        if bool(allowed) == bool(denied):
-            raise invalid("Invalid value for field 'resource': ''. Exactly one of 'allowed' "
-                          "or 'denied' must be specified.")
-        field = "allowed" if allowed else "denied"
-        for i, rule in enumerate(allowed or denied):
-            proto = rule.get("IPProtocol")
-            if proto is None:
-                raise invalid("Invalid value for field 'resource.%s[%d].IPProtocol': ''. "
-                              "IPProtocol must be specified." % (field, i))
-            if proto not in PROTOCOLS and not (proto.isdigit() and int(proto) <= 255):
-                raise invalid_field("resource.%s[%d].IPProtocol" % (field, i), proto,
-                                    "Must be one of [tcp, udp, icmp, esp, ah, sctp, ipip, "
-                                    "all] or an IP protocol number.")
-            ports = rule.get("ports") or []
-            if ports and proto not in ("tcp", "udp", "sctp"):
-                raise invalid_field("resource.%s[%d].ports" % (field, i), ",".join(ports),
-                                    "Ports may only be specified for tcp, udp or sctp.")
-            for j, port in enumerate(ports):
-                m = _PORT.fullmatch(port)
-                if not m or not 0 <= int(m.group(1)) <= 65535 or (
-                        m.group(2) and not int(m.group(1)) <= int(m.group(2)) <= 65535):
-                    raise invalid_field("resource.%s[%d].ports[%d]" % (field, i, j), port,
-                                        "Must be a port number or a range like 1000-2000.")
-        for key in ("sourceRanges", "destinationRanges"):
-            for j, cidr in enumerate(body.get(key) or []):
-                try:
-                    ipaddress.ip_network(cidr, strict=False)
-                except ValueError:
-                    raise invalid_field("resource.%s[%d]" % (key, j), cidr,
-                                        "Must be a CIDR address range.")
-        for key in ("sourceTags", "targetTags"):
-            for j, tag in enumerate(body.get(key) or []):
-                if not _NAME.fullmatch(tag):
-                    raise invalid_field("resource.%s[%d]" % (key, j), tag,
-                                        "Must be a match of regex '(?:%s)'" % NAME_RE)
-        if direction == "EGRESS" and (body.get("sourceRanges") or body.get("sourceTags")):
-            raise invalid("Invalid value for field 'resource': ''. An EGRESS rule cannot have "
-                          "sourceRanges or sourceTags.")
-        if direction == "INGRESS" and body.get("destinationRanges"):
-            raise invalid("Invalid value for field 'resource': ''. An INGRESS rule cannot "
-                          "have destinationRanges.")
-        return name, network, direction, priority
-
-    def insert_firewall(self, project, body, query, user):
-        self.check_project(project)
-        name, network, direction, priority = self.validate_firewall(project, body)
-        rel = "projects/%s/global/firewalls/%s" % (project, name)
-        with self.lock:
-            rid_key, replay = self._request_id(project, query)
-            if replay is not None:
-                return dict(replay)
-            if (project, name) in self.firewalls:
-                raise ApiError(409, "alreadyExists", "The resource '%s' already exists" % rel)
-            fw = {"kind": "compute#firewall", "id": new_id(),
-                  "creationTimestamp": now_rfc3339(), "name": name}
-            if "description" in body:
-                fw["description"] = body["description"]
-            fw.update({"network": self.link(network), "priority": priority})
-            if direction == "INGRESS" and not body.get("sourceTags") and \
-                    not body.get("sourceServiceAccounts"):
-                fw["sourceRanges"] = list(body.get("sourceRanges") or ["0.0.0.0/0"])
-            elif body.get("sourceRanges"):
-                fw["sourceRanges"] = list(body["sourceRanges"])
-            for key in ("destinationRanges", "sourceTags", "targetTags",
-                        "sourceServiceAccounts", "targetServiceAccounts", "allowed",
-                        "denied"):
-                if body.get(key):
-                    fw[key] = body[key]
-            if direction == "EGRESS" and "destinationRanges" not in fw:
-                fw["destinationRanges"] = ["0.0.0.0/0"]
-            fw.update({"direction": direction,
-                       "logConfig": {"enable": bool((body.get("logConfig") or {})
-                                                    .get("enable", False))},
-                       "disabled": bool(body.get("disabled", False)),
-                       "selfLink": self.link(rel)})
-            op = self._new_operation(project, None, "insert", rel, fw["id"], user)
-            if rid_key:
-                self.request_ids[rid_key] = (project, None, op["name"])
-            self._spawn(self._work_global, op, lambda: self.firewalls.__setitem__(
-                (project, name), fw))
-            return dict(op)
-
-    def _work_global(self, op, effect):
-        time.sleep(0.05)
-        self._op_running(op)
-        time.sleep(0.05)
-        with self.lock:
-            effect()
-        self._op_done(op)
-
-    def get_firewall(self, project, name):
-        self.check_project(project)
-        with self.lock:
-            fw = self.firewalls.get((project, name))
-            if fw is None:
-                raise not_found("projects/%s/global/firewalls/%s" % (project, name))
-            return dict(fw)
-
-    def list_firewalls(self, project, query):
-        self.check_project(project)
-        with self.lock:
-            items = [dict(f) for (p, _), f in sorted(self.firewalls.items()) if p == project]
-        items = [i for i in items if matches_filter(i, query.get("filter"))]
-        rel = "projects/%s/global/firewalls" % project
-        return page(items, query, "compute#firewallList", self.link(rel), rel)
-
-    def delete_firewall(self, project, name, query, user):
-        self.check_project(project)
-        rel = "projects/%s/global/firewalls/%s" % (project, name)
-        with self.lock:
-            rid_key, replay = self._request_id(project, query)
-            if replay is not None:
-                return dict(replay)
-            fw = self.firewalls.get((project, name))
-            if fw is None or fw.get("_deleting"):
-                raise not_found(rel)
-            fw["_deleting"] = True
-            op = self._new_operation(project, None, "delete", rel, fw["id"], user)
-            if rid_key:
-                self.request_ids[rid_key] = (project, None, op["name"])
-            self._spawn(self._work_global, op, lambda: self.firewalls.pop((project, name),
-                                                                        None))
-            return dict(op)
-
     # ------------------------------------------------------------ dump / shutdown
     def dump(self):
         with self.lock:
@@ -873,56 +702,3 @@ class Compute:
         return failed
 
 
-def matches_filter(item, expr):
-    """The list filter subset: `FIELD = VALUE`, `FIELD != VALUE`, `FIELD eq REGEX`,
-    `FIELD ne REGEX`, terms joined by spaces or AND, each optionally in
-    parentheses; FIELD is name, status, or labels.KEY."""
-    if not expr:
-        return True
-    terms = re.findall(r"\(?\s*([A-Za-z][A-Za-z0-9_.-]*)\s*(!=|=|\beq\b|\bne\b)\s*"
-                       r"(\"[^\"]*\"|'[^']*'|[^\s()]+)\s*\)?(?:\s+AND\s+|\s+|$)", expr)
-    rebuilt = re.sub(r"\s+", "", "".join(
-        "%s%s%s" % t for t in terms))
-    if not terms or rebuilt != re.sub(r"\s+|AND|[()]", "", expr):
-        raise invalid("Invalid value for field 'filter': '%s'. Invalid list filter "
-                      "expression." % expr)
-    for field, op, value in terms:
-        value = value.strip("\"'")
-        if field.startswith("labels."):
-            actual = item.get("labels", {}).get(field[len("labels."):])
-        elif field in ("name", "status", "direction", "network"):
-            actual = item.get(field)
-        else:
-            raise invalid("Invalid value for field 'filter': '%s'. Field '%s' is not "
-                          "supported by this emulator." % (expr, field))
-        actual = "" if actual is None else str(actual)
-        if op == "=":
-            ok = actual == value
-        elif op == "!=":
-            ok = actual != value
-        else:
-            ok = re.fullmatch(value, actual) is not None
-            ok = ok if op == "eq" else not ok
-        if not ok:
-            return False
-    return True
-
-
-def page(items, query, kind, self_link, rel):
-    try:
-        max_results = int(query.get("maxResults", "500"))
-        start = int(query.get("pageToken") or "0")
-    except ValueError:
-        raise invalid("Invalid value for field 'pageToken' or 'maxResults'.")
-    if not 0 <= max_results <= 500 or start < 0:
-        raise invalid("Invalid value for field 'maxResults': '%d'. Must be less than or "
-                      "equal to 500" % max_results)
-    if max_results == 0:
-        max_results = 500
-    chunk = items[start:start + max_results]
-    out = {"kind": kind, "id": rel, "items": chunk, "selfLink": self_link}
-    if start + max_results < len(items):
-        out["nextPageToken"] = str(start + max_results)
-    if not chunk:
-        del out["items"]
-    return out

@@ -29,11 +29,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import gce_common  # noqa: E402
 import gce_compute  # noqa: E402
 import gce_hosts  # noqa: E402
 import gce_oauth  # noqa: E402
 import gce_schema  # noqa: E402
-from gce_compute import ApiError  # noqa: E402
+from gce_common import ApiError  # noqa: E402
 
 _MAX_BODY = 1 << 20
 _UNAUTHENTICATED = (
@@ -57,12 +58,18 @@ ROUTES = [
     ("POST", Z + r"/instances/(?P<name>[^/]+)/stop", "instances.stop",
      {"requestId", "discardLocalSsd"}, True),
     ("POST", Z + r"/instances/(?P<name>[^/]+)/reset", "instances.reset", {"requestId"}, True),
+    ("POST", Z + r"/instances/(?P<name>[^/]+)/setMetadata", "instances.setMetadata",
+     {"requestId"}, True),
+    ("POST", Z + r"/instances/(?P<name>[^/]+)/setTags", "instances.setTags", {"requestId"},
+     True),
     ("GET", Z + r"/operations/(?P<op>[^/]+)", "zoneOperations.get", set(), False),
     ("POST", Z + r"/operations/(?P<op>[^/]+)/wait", "zoneOperations.wait", set(), False),
     ("POST", P + r"/global/firewalls", "firewalls.insert", {"requestId"}, True),
     ("GET", P + r"/global/firewalls", "firewalls.list", _LIST_QUERY, False),
     ("GET", P + r"/global/firewalls/(?P<name>[^/]+)", "firewalls.get", set(), False),
     ("DELETE", P + r"/global/firewalls/(?P<name>[^/]+)", "firewalls.delete", {"requestId"},
+     True),
+    ("PATCH", P + r"/global/firewalls/(?P<name>[^/]+)", "firewalls.patch", {"requestId"},
      True),
     ("GET", P + r"/global/operations/(?P<op>[^/]+)", "globalOperations.get", set(), False),
     ("POST", P + r"/global/operations/(?P<op>[^/]+)/wait", "globalOperations.wait", set(),
@@ -72,6 +79,9 @@ ROUTES = [
     ("GET", P + r"/global/images/(?P<name>[^/]+)", "images.get", set(), False),
 ]
 ROUTES = [(m, re.compile(p), n, q | _STANDARD_QUERY, w) for m, p, n, q, w in ROUTES]
+_REQUEST_SCHEMA = {"instances.insert": "Instance", "instances.setMetadata": "Metadata",
+                   "instances.setTags": "Tags", "firewalls.insert": "Firewall",
+                   "firewalls.patch": "Firewall"}
 
 
 class Emulator:
@@ -206,7 +216,7 @@ class Emulator:
             raise ApiError(401, "authError", _UNAUTHENTICATED, status="UNAUTHENTICATED",
                            extra={"message": "Invalid Credentials",
                                   "location": "Authorization", "locationType": "header"})
-        allowed = gce_compute.SCOPE_WRITE if write else gce_compute.SCOPE_READ
+        allowed = gce_common.SCOPE_WRITE if write else gce_common.SCOPE_READ
         if not set(token.scopes) & set(allowed):
             raise ApiError(403, "insufficientPermissions",
                            "Request had insufficient authentication scopes.",
@@ -247,9 +257,9 @@ class Emulator:
                                    "could not be found in request message." % (key, key),
                                    status="INVALID_ARGUMENT")
                 if len(values) != 1:
-                    raise gce_compute.invalid("Parameter '%s' given more than once." % key)
+                    raise gce_common.invalid("Parameter '%s' given more than once." % key)
             if query.get("alt", ["json"])[0] != "json":
-                raise gce_compute.invalid("Invalid value for field 'alt': only json.")
+                raise gce_common.invalid("Invalid value for field 'alt': only json.")
             q = {k: v[0] for k, v in query.items()}
             user = token.principal.replace("user:", "")
             return 200, self._dispatch(name, args, q, body, user)
@@ -259,24 +269,33 @@ class Emulator:
 
     def _dispatch(self, name, a, q, body, user):
         c = self.compute
-        if name in ("instances.insert", "firewalls.insert"):
+        schema = _REQUEST_SCHEMA.get(name)
+        if schema:
             try:
                 data = json.loads(body.decode("utf-8")) if body else None
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, "parseError", "Parse Error")
             if data is None:
-                raise gce_compute.invalid("Required field 'resource' not specified")
+                raise gce_common.invalid("Required field 'resource' not specified")
             try:
-                self.schemas.check("Instance" if name == "instances.insert" else "Firewall",
-                                   data)
+                self.schemas.check(schema, data)
             except gce_schema.SchemaError as e:
                 raise ApiError(400, "invalid", e.message, status="INVALID_ARGUMENT")
-            if name == "instances.insert":
-                return c.insert_instance(a["project"], a["zone"], data, q, user)
-            return c.insert_firewall(a["project"], data, q, user)
+            with_body = {
+                "instances.insert": lambda: c.insert_instance(a["project"], a["zone"], data, q,
+                                                              user),
+                "instances.setMetadata": lambda: c.set_metadata(a["project"], a["zone"],
+                                                                a["name"], data, q, user),
+                "instances.setTags": lambda: c.set_tags(a["project"], a["zone"], a["name"],
+                                                        data, q, user),
+                "firewalls.insert": lambda: c.insert_firewall(a["project"], data, q, user),
+                "firewalls.patch": lambda: c.patch_firewall(a["project"], a["name"], data, q,
+                                                            user),
+            }
+            return with_body[name]()
         if body and name not in ("zoneOperations.wait", "globalOperations.wait") and \
                 body.strip() not in (b"", b"{}"):
-            raise gce_compute.invalid("This method takes no request body.")
+            raise gce_common.invalid("This method takes no request body.")
         table = {
             "instances.list": lambda: c.list_instances(a["project"], a["zone"], q),
             "instances.get": lambda: c.get_instance(a["project"], a["zone"], a["name"]),
@@ -376,7 +395,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 query = urllib.parse.parse_qs(url.query, keep_blank_values=True,
                                               strict_parsing=bool(url.query))
             except ValueError:
-                return self._reply(400, gce_compute.invalid("Malformed query string").body)
+                return self._reply(400, gce_common.invalid("Malformed query string").body)
             return self._reply(*e.compute_call(method, path, query, self.headers, body))
         return self._reply(404, {"error": {"code": 404, "message": "Not Found", "errors": [
             {"message": "Not Found", "domain": "global", "reason": "notFound"}]}})

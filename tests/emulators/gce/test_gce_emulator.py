@@ -555,6 +555,39 @@ class ComputeApi(unittest.TestCase):
             "GET", "/compute/v1/projects/debian-cloud/global/images/family/debian-8",
             token=self.token)[0], 404)
 
+    def test_set_metadata_tags_and_patch_firewall(self):
+        self.emu.wait_done(self.insert("meta"), self.token)
+        _, inst = self.api("GET", "zones/%s/instances/meta" % ZONE)
+        items = inst["metadata"]["items"] + [{"key": "extra", "value": "1"}]
+        status, answer = self.api("POST", "zones/%s/instances/meta/setMetadata" % ZONE,
+                                  {"fingerprint": "stale000000=", "items": items})
+        self.assertEqual((status, answer["error"]["errors"][0]["reason"]),
+                         (412, "conditionNotMet"))
+        status, op = self.api("POST", "zones/%s/instances/meta/setMetadata" % ZONE,
+                              {"fingerprint": inst["metadata"]["fingerprint"], "items": items})
+        self.assertEqual((status, op["operationType"]), (200, "setMetadata"))
+        self.assertNotIn("error", self.emu.wait_done(op, self.token))
+        _, op = self.api("POST", "zones/%s/instances/meta/setTags" % ZONE,
+                         {"fingerprint": inst["tags"]["fingerprint"], "items": ["swarm"]})
+        self.assertNotIn("error", self.emu.wait_done(op, self.token))
+        _, after = self.api("GET", "zones/%s/instances/meta" % ZONE)
+        self.assertEqual(after["metadata"]["items"][-1], {"key": "extra", "value": "1"})
+        self.assertNotEqual(after["metadata"]["fingerprint"], inst["metadata"]["fingerprint"])
+        self.assertEqual(after["tags"]["items"], ["swarm"])
+        self.emu.wait_done(self.api("DELETE", "zones/%s/instances/meta" % ZONE)[1], self.token)
+
+        body = vector("compute", "firewalls-insert-request.json")
+        self.emu.wait_done(self.api("POST", "global/firewalls", body)[1], self.token)
+        status, op = self.emu.request(
+            "PATCH", "/compute/v1/projects/%s/global/firewalls/allow-ssh-web" % PROJECT,
+            {"allowed": [{"IPProtocol": "tcp", "ports": ["22", "2376"]}]}, self.token)
+        self.assertEqual((status, op["operationType"]), (200, "patch"))
+        self.emu.wait_done(op, self.token)
+        _, fw = self.api("GET", "global/firewalls/allow-ssh-web")
+        self.assertEqual(fw["allowed"], [{"IPProtocol": "tcp", "ports": ["22", "2376"]}])
+        self.assertEqual(fw["targetTags"], ["web"])
+        self.emu.wait_done(self.api("DELETE", "global/firewalls/allow-ssh-web")[1], self.token)
+
     def test_zz_nothing_left(self):
         _, state = self.emu.control("GET", "state")
         self.assertEqual(state["instances"], [])
