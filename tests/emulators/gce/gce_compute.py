@@ -58,7 +58,7 @@ class Compute(FirewallsMixin):
         self.pending_work = 0
         self.workers = []
         self.injected_op_errors = []   # [{"code", "message", "count"}] for inserts
-        self.skip_guest_agent = 0
+        self.boot_faults = []          # NO_GUEST_AGENT / NO_SSH, one per insert
         self.closing = False
 
     # ------------------------------------------------------------ helpers
@@ -168,6 +168,47 @@ class Compute(FirewallsMixin):
                     break
                 self.lock.wait(min(left, 1.0))
             return dict(op)
+
+    # ------------------------------------------------------------ zones, types, networks
+    def get_zone(self, project, zone):
+        self.check_zone(project, zone)
+        region = self.zones[zone]
+        return {"kind": "compute#zone", "id": str(2000 + sorted(self.zones).index(zone)),
+                "creationTimestamp": "1969-12-31T16:00:00.000-08:00", "name": zone,
+                "description": zone, "status": "UP",
+                "region": self.link("projects/%s/regions/%s" % (project, region)),
+                "selfLink": self.link("projects/%s/zones/%s" % (project, zone)),
+                "availableCpuPlatforms": ["Intel Broadwell"], "supportsPzs": False}
+
+    def get_machine_type(self, project, zone, name):
+        self.check_zone(project, zone)
+        if name not in MACHINE_TYPES:
+            raise not_found("projects/%s/zones/%s/machineTypes/%s" % (project, zone, name))
+        cpus = int(name.rsplit("-", 1)[1]) if name[-1].isdigit() else 2
+        return {"kind": "compute#machineType", "id": str(3000 + MACHINE_TYPES.index(name)),
+                "creationTimestamp": "1969-12-31T16:00:00.000-08:00", "name": name,
+                "description": "%d vCPU" % cpus, "guestCpus": cpus,
+                "memoryMb": 3840 * cpus, "maximumPersistentDisks": 128,
+                "maximumPersistentDisksSizeGb": "263168", "zone": zone,
+                "selfLink": self.link("projects/%s/zones/%s/machineTypes/%s" %
+                                      (project, zone, name)),
+                "isSharedCpu": name.startswith(("f1", "g1", "e2-micro", "e2-small",
+                                                "e2-medium"))}
+
+    def get_network(self, project, name):
+        self.check_project(project)
+        if name != "default":
+            raise not_found("projects/%s/global/networks/%s" % (project, name))
+        return {"kind": "compute#network", "id": "4000", "name": "default",
+                "creationTimestamp": "2023-11-14T14:00:00.000-08:00",
+                "description": "Default network for the project",
+                "selfLink": self.link("projects/%s/global/networks/default" % project),
+                "autoCreateSubnetworks": True,
+                "subnetworks": [self.link("projects/%s/regions/%s/subnetworks/default" %
+                                          (project, r)) for r in sorted(set(
+                                              self.zones.values()))],
+                "routingConfig": {"routingMode": "REGIONAL"},
+                "networkFirewallPolicyEnforcementOrder": "AFTER_CLASSIC_FIREWALL"}
 
     # ------------------------------------------------------------ images
     def get_image_from_family(self, project, family):
@@ -483,11 +524,11 @@ class Compute(FirewallsMixin):
                     inst["_host"] = True
                 self._set_addresses(inst, ip)
                 with self.lock:
-                    skip = self.skip_guest_agent > 0
-                    if skip:
-                        self.skip_guest_agent -= 1
-                if not skip:
+                    fault = self.boot_faults.pop(0) if self.boot_faults else None
+                if fault != "NO_GUEST_AGENT":
                     self.hosts.guest_agent(inst["_local"], self._guest_agent_entries(inst))
+                if fault == "NO_SSH":
+                    self.hosts.stop_sshd(inst["_local"])
             except Exception as e:  # the instance stays, TERMINATED, as a failed boot
                 self._set_addresses(inst, None)
                 self._set(inst, status="TERMINATED", cpuPlatform="Unknown CPU Platform")

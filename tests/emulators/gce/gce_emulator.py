@@ -74,6 +74,9 @@ ROUTES = [
     ("GET", P + r"/global/operations/(?P<op>[^/]+)", "globalOperations.get", set(), False),
     ("POST", P + r"/global/operations/(?P<op>[^/]+)/wait", "globalOperations.wait", set(),
      False),
+    ("GET", Z, "zones.get", set(), False),
+    ("GET", Z + r"/machineTypes/(?P<name>[^/]+)", "machineTypes.get", set(), False),
+    ("GET", P + r"/global/networks/(?P<name>[^/]+)", "networks.get", set(), False),
     ("GET", P + r"/global/images/family/(?P<name>[^/]+)", "images.getFromFamily", set(),
      False),
     ("GET", P + r"/global/images/(?P<name>[^/]+)", "images.get", set(), False),
@@ -114,9 +117,8 @@ class Emulator:
                     "injections": [dict(t) for t in self.throttles if t["count"] > 0] +
                     [dict(e, action="instances.insert")
                      for e in self.compute.injected_op_errors if e["count"] > 0] +
-                    ([{"action": "instances.insert", "code": "NO_GUEST_AGENT",
-                       "count": self.compute.skip_guest_agent}]
-                     if self.compute.skip_guest_agent else [])}
+                    [{"action": "instances.insert", "code": f, "count": 1}
+                     for f in self.compute.boot_faults]}
 
     def inject(self, data):
         action = data.get("action", "*")
@@ -131,9 +133,9 @@ class Emulator:
             with self.lock:
                 self.throttles.append({"action": action, "code": code, "count": count,
                                        "message": message})
-        elif code == "NO_GUEST_AGENT" and action == "instances.insert":
+        elif code in ("NO_GUEST_AGENT", "NO_SSH") and action == "instances.insert":
             with self.compute.lock:
-                self.compute.skip_guest_agent += count
+                self.compute.boot_faults += [code] * count
         elif isinstance(code, str) and re.fullmatch(r"[A-Z_]+", code) and \
                 action == "instances.insert":
             http = {"QUOTA_EXCEEDED": (403, "FORBIDDEN"),
@@ -150,7 +152,7 @@ class Emulator:
         else:
             raise ValueError("code must be an HTTP status (403, 429, 500, 503) for any "
                              "action, or an operation error code (QUOTA_EXCEEDED, "
-                             "ZONE_RESOURCE_POOL_EXHAUSTED, ...) or NO_GUEST_AGENT for "
+                             "ZONE_RESOURCE_POOL_EXHAUSTED, ...), NO_GUEST_AGENT or NO_SSH for "
                              "action instances.insert")
 
     def _take_throttle(self, method):
@@ -192,7 +194,7 @@ class Emulator:
                 self.throttles = []
             with self.compute.lock:
                 self.compute.injected_op_errors = []
-                self.compute.skip_guest_agent = 0
+                self.compute.boot_faults = []
             return 200, {"ok": True}
         if path == "/_emulator/clock" and method == "POST":
             try:
@@ -316,6 +318,9 @@ class Emulator:
             "firewalls.delete": lambda: c.delete_firewall(a["project"], a["name"], q, user),
             "images.getFromFamily": lambda: c.get_image_from_family(a["project"], a["name"]),
             "images.get": lambda: c.get_image(a["project"], a["name"]),
+            "zones.get": lambda: c.get_zone(a["project"], a["zone"]),
+            "machineTypes.get": lambda: c.get_machine_type(a["project"], a["zone"], a["name"]),
+            "networks.get": lambda: c.get_network(a["project"], a["name"]),
         }
         return table[name]()
 

@@ -131,6 +131,16 @@ class LocalHosts:
         self._run(["ssh", name, "--", "sh", "-s"], timeout=120,
                   stdin=guest_agent_script(entries).encode())
 
+    def stop_sshd(self, name):
+        """Test fault: the host boots but nothing answers on port 22 (masked, so a
+        later start of the host does not bring it back)."""
+        # Later, from a transient unit: stopping sshd now would cut this session.
+        self._run(["ssh", name, "--", "systemd-run", "--quiet", "--on-active=1",
+                   "--unit=gceemu-no-ssh", "sh", "-c",
+                   "systemctl mask --now ssh.service ssh.socket; pkill -x sshd; true"],
+                  timeout=120)
+        time.sleep(3)
+
     def stop(self, name):
         self._run(["stop", name], timeout=300)
 
@@ -174,6 +184,9 @@ class FakeHosts:
 
     def guest_agent(self, name, entries):
         time.sleep(self.delay / 2)
+
+    def stop_sshd(self, name):
+        pass
 
     def stop(self, name):
         time.sleep(self.delay)

@@ -554,6 +554,13 @@ class ComputeApi(unittest.TestCase):
         self.assertEqual(self.emu.request(
             "GET", "/compute/v1/projects/debian-cloud/global/images/family/debian-8",
             token=self.token)[0], 404)
+        status, zone = self.api("GET", "zones/" + ZONE)
+        self.assertEqual((status, zone["status"]), (200, "UP"))
+        self.assertTrue(zone["region"].endswith("/regions/us-central1"))
+        self.assertEqual(self.api("GET", "zones/%s/machineTypes/e2-small" % ZONE)[0], 200)
+        self.assertEqual(self.api("GET", "zones/%s/machineTypes/e2-big" % ZONE)[0], 404)
+        self.assertEqual(self.api("GET", "global/networks/default")[0], 200)
+        self.assertEqual(self.api("GET", "global/networks/other")[0], 404)
 
     def test_set_metadata_tags_and_patch_firewall(self):
         self.emu.wait_done(self.insert("meta"), self.token)
