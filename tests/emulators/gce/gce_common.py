@@ -3,6 +3,7 @@ names and URLs, timestamps and ids, metadata and tag checks, list filters and
 pages."""
 
 import base64
+import copy
 import datetime
 import re
 import secrets
@@ -60,8 +61,9 @@ def new_id():
 
 
 def public(resource):
-    """A copy without the emulator's own "_" fields."""
-    return {k: v for k, v in resource.items() if not k.startswith("_")}
+    """A deep copy without the emulator's own "_" fields (safe to serialise while
+    a worker changes the original)."""
+    return copy.deepcopy({k: v for k, v in resource.items() if not k.startswith("_")})
 
 
 def new_fingerprint():

@@ -43,7 +43,7 @@ IMAGES = {  # family -> the image it resolves to
 
 class Compute(FirewallsMixin):
     def __init__(self, hosts, projects, self_link_base, log, zones=None,
-                 wait_seconds=120.0, network_ip_base="10.128.0."):
+                 wait_seconds=120.0):
         self.hosts = hosts
         self.projects = set(projects)
         self.base = self_link_base.rstrip("/") + "/"
@@ -56,7 +56,6 @@ class Compute(FirewallsMixin):
         self.operations = {}   # (project, zone or None, name) -> resource
         self.request_ids = {}  # (project, requestId) -> operation key
         self.pending_work = 0
-        self.workers = []
         self.injected_op_errors = []   # [{"code", "message", "count"}] for inserts
         self.boot_faults = []          # NO_GUEST_AGENT / NO_SSH, one per insert
         self.closing = False
@@ -120,9 +119,7 @@ class Compute(FirewallsMixin):
                     self.lock.notify_all()
         with self.lock:
             self.pending_work += 1
-        t = threading.Thread(target=run, daemon=True)
-        self.workers.append(t)
-        t.start()
+        threading.Thread(target=run, daemon=True).start()
 
     def _request_id(self, project, query):
         rid = query.get("requestId")
@@ -494,7 +491,8 @@ class Compute(FirewallsMixin):
     def _set_addresses(self, inst, ip):
         with self.lock:
             nic = inst["networkInterfaces"][0]
-            nic.setdefault("networkIP", ip)
+            if ip is not None:
+                nic.setdefault("networkIP", ip)
             for ac in nic.get("accessConfigs", []):
                 if ip is None:
                     ac.pop("natIP", None)
@@ -713,10 +711,10 @@ class Compute(FirewallsMixin):
                                "networkIP": i["networkInterfaces"][0].get("networkIP"),
                                "natIP": (i["networkInterfaces"][0].get("accessConfigs")
                                          or [{}])[0].get("natIP"),
-                               "labels": i["labels"], "tags": i["tags"]["items"]}
+                               "labels": dict(i["labels"]),
+                               "tags": list(i["tags"]["items"])}
                               for (p, z, n), i in sorted(self.instances.items())],
-                "firewalls": [{k: v for k, v in f.items() if not k.startswith("_")}
-                              for _, f in sorted(self.firewalls.items())],
+                "firewalls": [public(f) for _, f in sorted(self.firewalls.items())],
                 "operations": {"total": len(self.operations),
                                "not_done": sum(1 for o in self.operations.values()
                                                if o["status"] != "DONE")},
