@@ -100,7 +100,7 @@ class Emu:
             if os.path.exists(port_file):
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError("emulator exited: " + open(self.log).read())
+                raise RuntimeError("emulator exited: " + self.log_text())
             time.sleep(0.1)
         with open(port_file) as f:
             self.port = int(f.read())
@@ -118,6 +118,10 @@ class Emu:
         code = self.proc.returncode
         shutil.rmtree(self.dir, ignore_errors=True)
         return code
+
+    def log_text(self):
+        with open(self.log, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None):
         data = raw if raw is not None else (json.dumps(body).encode()
@@ -648,7 +652,7 @@ class RealHost(unittest.TestCase):
                                       insert_body("e2e-1", "alice:" + pub), token)
         self.assertEqual(status, 200, op)
         op = self.emu.wait_done(op, token)
-        self.assertNotIn("error", op, open(self.emu.log).read()[-3000:])
+        self.assertNotIn("error", op, self.emu.log_text()[-3000:])
         _, inst = self.emu.compute("GET", "zones/%s/instances/e2e-1" % ZONE, token=token)
         self.assertEqual(inst["status"], "RUNNING")
         ip = inst["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
@@ -686,9 +690,17 @@ class RealHost(unittest.TestCase):
                                           token=token)[0], 404)
         _, state = self.emu.control("GET", "state")
         self.assertEqual((state["instances"], state["host_work_pending"]), ([], 0))
-        store = [line for line in open(self.emu.log) if "hosts: /" in line]
+
+        # SIGTERM with an instance still running: the emulator removes its host
+        _, op = self.emu.compute("POST", "zones/%s/instances" % ZONE,
+                                 insert_body("e2e-2", "alice:" + pub), token)
+        self.assertNotIn("error", self.emu.wait_done(op, token))
+        _, state = self.emu.control("GET", "state")
+        self.assertEqual([i["status"] for i in state["instances"]], ["RUNNING"])
+        store = [line for line in self.emu.log_text().splitlines() if "hosts: /" in line]
         self.assertTrue(store)
         store_dir = store[0].rsplit("hosts: ", 1)[1].strip()
+        self.assertTrue(os.path.isdir(store_dir))
         self.assertEqual(self.emu.stop(), 0)
         self.assertFalse(os.path.exists(store_dir), store_dir)
         links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
