@@ -415,6 +415,7 @@ class Compute(FirewallsMixin):
                                    "Quota 'CPUS' exceeded.  Limit: 24.0 in region %s." % region))
             else:
                 inst = self._new_instance(project, zone, body, spec)
+                inst["_fault"] = self.boot_faults.pop(0) if self.boot_faults else None
                 self.instances[(project, zone, name)] = inst
                 op = self._new_operation(project, zone, "insert", rel, inst["id"], user)
                 self._spawn(self._work_insert, inst, op)
@@ -521,8 +522,7 @@ class Compute(FirewallsMixin):
                 with self.lock:
                     inst["_host"] = True
                 self._set_addresses(inst, ip)
-                with self.lock:
-                    fault = self.boot_faults.pop(0) if self.boot_faults else None
+                fault = inst["_fault"]
                 if fault != "NO_GUEST_AGENT":
                     self.hosts.guest_agent(inst["_local"], self._guest_agent_entries(inst))
                 if fault == "NO_SSH":

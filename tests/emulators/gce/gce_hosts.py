@@ -135,11 +135,12 @@ class LocalHosts:
         """Test fault: the host boots but nothing answers on port 22 (masked, so a
         later start of the host does not bring it back)."""
         # Later, from a transient unit: stopping sshd now would cut this session.
-        self._run(["ssh", name, "--", "systemd-run", "--quiet", "--on-active=1",
-                   "--unit=gceemu-no-ssh", "sh", "-c",
-                   "systemctl mask --now ssh.service ssh.socket; pkill -x sshd; true"],
-                  timeout=120)
-        time.sleep(3)
+        # The script goes on stdin: `dmachine ssh` joins its arguments unquoted.
+        self._run(["ssh", name, "--", "sh", "-s"], timeout=120, stdin=(
+            b"systemd-run --quiet --on-active=2 --timer-property=AccuracySec=100ms "
+            b"--unit=gceemu-no-ssh sh -c "
+            b"'systemctl mask --now ssh.service ssh.socket; pkill -x sshd; true'\n"))
+        time.sleep(4)
 
     def stop(self, name):
         self._run(["stop", name], timeout=300)
