@@ -552,6 +552,29 @@ class Compute(FirewallsMixin):
         rel = "projects/%s/zones/%s/instances" % (project, zone)
         return page(items, query, "compute#instanceList", self.link(rel), rel)
 
+    def aggregated_instances(self, project, query):
+        """instances.aggregatedList: every zone, one scope entry each (a warning
+        NO_RESULTS_ON_PAGE where a zone has none)."""
+        self.check_project(project)
+        with self.lock:
+            everything = [(z, public(i)) for (p, z, _), i in sorted(self.instances.items())
+                          if p == project]
+        everything = [(z, i) for z, i in everything if matches_filter(i, query.get("filter"))]
+        items = {}
+        for zone in sorted(self.zones):
+            found = [i for z, i in everything if z == zone]
+            scope = "zones/" + zone
+            if found:
+                items[scope] = {"instances": found}
+            else:
+                items[scope] = {"warning": {
+                    "code": "NO_RESULTS_ON_PAGE",
+                    "message": "There are no results for scope '%s' on this page." % scope,
+                    "data": [{"key": "scope", "value": scope}]}}
+        rel = "projects/%s/aggregated/instances" % project
+        return {"kind": "compute#instanceAggregatedList", "id": rel, "items": items,
+                "selfLink": self.link(rel)}
+
     def _instance_action(self, project, zone, name, action, query, user):
         self.check_zone(project, zone)
         rel = "projects/%s/zones/%s/instances/%s" % (project, zone, name)

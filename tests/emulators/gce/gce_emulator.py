@@ -52,6 +52,8 @@ ROUTES = [
     ("POST", Z + r"/instances", "instances.insert",
      {"requestId", "sourceInstanceTemplate", "sourceMachineImage"}, True),
     ("GET", Z + r"/instances", "instances.list", _LIST_QUERY, False),
+    ("GET", P + r"/aggregated/instances", "instances.aggregatedList",
+     _LIST_QUERY | {"includeAllScopes", "serviceProjectNumber"}, False),
     ("GET", Z + r"/instances/(?P<name>[^/]+)", "instances.get", set(), False),
     ("DELETE", Z + r"/instances/(?P<name>[^/]+)", "instances.delete", {"requestId"}, True),
     ("POST", Z + r"/instances/(?P<name>[^/]+)/start", "instances.start", {"requestId"}, True),
@@ -300,6 +302,7 @@ class Emulator:
             raise gce_common.invalid("This method takes no request body.")
         table = {
             "instances.list": lambda: c.list_instances(a["project"], a["zone"], q),
+            "instances.aggregatedList": lambda: c.aggregated_instances(a["project"], q),
             "instances.get": lambda: c.get_instance(a["project"], a["zone"], a["name"]),
             "instances.delete": lambda: c.delete_instance(a["project"], a["zone"], a["name"],
                                                           q, user),

@@ -456,6 +456,12 @@ class ComputeApi(unittest.TestCase):
         status, listed = self.api("GET", "zones/%s/instances?filter=%s" %
                                   (ZONE, urllib.parse.quote("name = other")))
         self.assertEqual((status, "items" in listed), (200, False))
+        status, agg = self.api("GET", "aggregated/instances")
+        self.assertEqual((status, agg["kind"]), (200, "compute#instanceAggregatedList"))
+        self.assertEqual([i["name"] for i in agg["items"]["zones/" + ZONE]["instances"]],
+                         ["web-1"])
+        self.assertEqual(agg["items"]["zones/us-east1-b"]["warning"]["code"],
+                         "NO_RESULTS_ON_PAGE")
 
         status, op = self.api("DELETE", "zones/%s/instances/web-1" % ZONE)
         self.assertEqual(shape(op), shape(vector(
