@@ -116,17 +116,25 @@ class FirewallsMixin:
                 (project, name), fw))
             return dict(op)
 
+    def _existing_firewall(self, project, name, query):
+        """Under self.lock: (requestId key, replayed operation, None) for a replay,
+        else (key, None, the rule); 404 when there is no such rule."""
+        rid_key, replay = self._request_id(project, query)
+        if replay is not None:
+            return rid_key, replay, None
+        fw = self.firewalls.get((project, name))
+        if fw is None or fw.get("_deleting"):
+            raise not_found("projects/%s/global/firewalls/%s" % (project, name))
+        return rid_key, None, fw
+
     def patch_firewall(self, project, name, body, query, user):
         """PATCH semantics: fields given replace the stored ones (lists whole)."""
         self.check_project(project)
         rel = "projects/%s/global/firewalls/%s" % (project, name)
         with self.lock:
-            rid_key, replay = self._request_id(project, query)
+            rid_key, replay, old = self._existing_firewall(project, name, query)
             if replay is not None:
                 return dict(replay)
-            old = self.firewalls.get((project, name))
-            if old is None or old.get("_deleting"):
-                raise not_found(rel)
             if body.get("name", name) != name:
                 raise invalid_field("resource.name", body["name"], "The name of a firewall "
                                     "cannot be changed.")
@@ -176,12 +184,9 @@ class FirewallsMixin:
         self.check_project(project)
         rel = "projects/%s/global/firewalls/%s" % (project, name)
         with self.lock:
-            rid_key, replay = self._request_id(project, query)
+            rid_key, replay, fw = self._existing_firewall(project, name, query)
             if replay is not None:
                 return dict(replay)
-            fw = self.firewalls.get((project, name))
-            if fw is None or fw.get("_deleting"):
-                raise not_found(rel)
             fw["_deleting"] = True
             op = self._new_operation(project, None, "delete", rel, fw["id"], user)
             self._remember(rid_key, op, project, None)
