@@ -514,6 +514,9 @@ class Compute(FirewallsMixin):
                            "Internal error (emulator host): %s" % str(err)[:500]))
 
     def _work_insert(self, inst, op):
+        """As on GCE, the operation is DONE when the instance is RUNNING; the guest
+        agent installs the ssh-keys users a moment later (SSH as them may be
+        refused at first: a client must retry)."""
         with inst["_busy"]:
             self._op_running(op)
             self._set(inst, status="STAGING")
@@ -521,19 +524,21 @@ class Compute(FirewallsMixin):
                 ip = self.hosts.create(inst["_local"])
                 with self.lock:
                     inst["_host"] = True
-                self._set_addresses(inst, ip)
-                fault = inst["_fault"]
-                if fault != "NO_GUEST_AGENT":
-                    self.hosts.guest_agent(inst["_local"], self._guest_agent_entries(inst))
-                if fault == "NO_SSH":
+                if inst["_fault"] == "NO_SSH":   # before anyone can reach it
                     self.hosts.stop_sshd(inst["_local"])
+                self._set_addresses(inst, ip)
             except Exception as e:  # the instance stays, TERMINATED, as a failed boot
                 self._set_addresses(inst, None)
-                self._set(inst, status="TERMINATED", cpuPlatform="Unknown CPU Platform")
+                self._set(inst, status="TERMINATED")
                 return self._host_error(op, e)
             self._set(inst, status="RUNNING", cpuPlatform="Intel Broadwell",
                       lastStartTimestamp=now_rfc3339())
             self._op_done(op)
+            try:
+                if inst["_fault"] is None:
+                    self.hosts.guest_agent(inst["_local"], self._guest_agent_entries(inst))
+            except Exception as e:
+                self.log("guest agent on %s: %s" % (inst["_local"], e))
 
     def get_instance(self, project, zone, name):
         self.check_zone(project, zone)

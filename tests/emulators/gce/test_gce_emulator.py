@@ -663,7 +663,12 @@ class RealHost(unittest.TestCase):
         self.assertEqual(inst["status"], "RUNNING")
         ip = inst["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
         self.assertEqual(ip, inst["networkInterfaces"][0]["networkIP"])
-        result = self.ssh(ip, "sudo -n id -u; id -un")
+        result = None
+        for _ in range(30):   # the guest agent adds alice just after RUNNING
+            result = self.ssh(ip, "sudo -n id -u; id -un")
+            if result.returncode == 0:
+                break
+            time.sleep(0.5)
         ready = time.monotonic() - started
         self.assertEqual(result.stdout.split(), ["0", "alice"], result.stderr)
         print("\ninsert -> SSH as alice with sudo: %.1f s" % ready, file=sys.stderr)
