@@ -363,8 +363,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self):
+        """The request body, or None when it is chunked, unsized or too large."""
         length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        if self.headers.get("Transfer-Encoding"):
             return None
         try:
             n = int(length or "0")
@@ -379,8 +380,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self._body()
         if body is None:
             self.close_connection = True
-            return self._reply(413, {"error": {"code": 413, "message": "Request body too "
-                                               "large or not sized (Content-Length)."}})
+            return self._reply(411, {"error": {"code": 411, "message": "This emulator needs "
+                                               "a Content-Length of at most 1 MiB."}})
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         if path.startswith("/_emulator/"):
