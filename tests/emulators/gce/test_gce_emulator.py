@@ -514,6 +514,22 @@ class ComputeApi(unittest.TestCase):
         self.assertEqual(stats["calls"]["compute.instances.get"], 1)
         self.assertEqual(stats["errors"]["compute.firewalls.list 429"], 2)
 
+    def test_injection_control(self):
+        self.assertEqual(self.emu.control("POST", "inject", {"action": "instances.insert",
+                                                             "code": "NO_SSH", "count": 2})[0],
+                         200)
+        self.assertEqual(self.emu.control("POST", "inject", {"code": 418})[0], 400)
+        self.assertEqual(self.emu.control("POST", "inject", {"action": "instances.get",
+                                                             "code": "QUOTA_EXCEEDED"})[0], 400)
+        _, stats = self.emu.control("GET", "stats")
+        self.assertEqual([i["code"] for i in stats["injections"]], ["NO_SSH", "NO_SSH"])
+        self.emu.control("POST", "inject/clear", {})
+        self.assertEqual(self.emu.control("GET", "stats")[1]["injections"], [])
+        self.emu.control("POST", "inject", {"action": "token", "code": 503})
+        status, _ = self.emu.token_request({"grant_type": gce_oauth.JWT_GRANT,
+                                            "assertion": sign_jwt(self.emu.claims())})
+        self.assertEqual(status, 503)
+
     def test_request_id_makes_insert_idempotent(self):
         rid = "6f1c8f2e-7a3b-4e55-9d1a-0b2c3d4e5f60"
         path = "zones/%s/instances?requestId=%s" % (ZONE, rid)
