@@ -257,6 +257,19 @@ class Ec2State:
                 inst.state_reason = ("Server.InternalError",
                                      "Server.InternalError: Internal error on launch")
                 self._terminated(inst)
+            return
+        # Other steps fall back to the state the host is most likely in, so the API
+        # never stays in a transition; shutdown's sweep removes any leftover host.
+        with self.lock:
+            if op == "stop" and inst.state == STOPPING:
+                inst.public_ip = inst.private_ip if inst.public else None
+                self._set_state(inst, RUNNING)
+            elif op == "start" and inst.state == PENDING:
+                inst.state_reason = ("Server.InternalError",
+                                     "Server.InternalError: Internal error on start")
+                self._set_state(inst, STOPPED)
+            elif op == "terminate":
+                self._terminated(inst)
 
     def _set_state(self, inst, state):
         inst.state = state

@@ -979,10 +979,14 @@ class TestEndToEnd(unittest.TestCase):
 
 def main():
     verbosity = 2 if "-v" in sys.argv else 1
+    names = [a for a in sys.argv[1:] if not a.startswith("-")]
     if VECTORS is None:
         print("SKIP: the shared vectors are not found (set VECTORS_DIR)")
         return 77
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    module = sys.modules[__name__]
+    loader = unittest.defaultTestLoader
+    suite = (loader.loadTestsFromNames(names, module) if names
+             else loader.loadTestsFromModule(module))
     result = unittest.TextTestRunner(verbosity=verbosity).run(suite)
     if not result.wasSuccessful():
         return 1
