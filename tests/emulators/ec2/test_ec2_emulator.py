@@ -198,6 +198,15 @@ def ssh_keygen(directory, key_type, bits=None):
         return path, f.read().strip()
 
 
+def latest_debian(client):
+    """The newest Debian 12 amd64 image, found as a driver finds it."""
+    status, root, raw = client.call("DescribeImages", {
+        "Owner.1": DEBIAN_OWNER, "Filter.1.Name": "name", "Filter.1.Value.1": "debian-12-amd64-*"})
+    assert status == 200, raw
+    return sorted((find(i, "creationDate"), find(i, "imageId"))
+                  for i in findall(root, "imagesSet/item"))[-1][1]
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
@@ -308,11 +317,7 @@ class ApiTestCase(unittest.TestCase):
         self.fail("%s never reached %s" % (iid, wanted))
 
     def debian_image(self):
-        root = self.ok("DescribeImages", {"Owner.1": DEBIAN_OWNER, "Filter.1.Name": "name",
-                                          "Filter.1.Value.1": "debian-12-amd64-*"})
-        images = sorted(((find(i, "creationDate"), find(i, "imageId"))
-                         for i in findall(root, "imagesSet/item")), reverse=True)
-        return images[0][1]
+        return latest_debian(self.emu.client())
 
     def run_instance(self, extra=()):
         params = {"ImageId": self.debian_image(), "InstanceType": "t3.micro", "MinCount": "1",
@@ -912,11 +917,7 @@ class TestEndToEnd(unittest.TestCase):
                 "GroupId": gid, "IpPermissions.1.IpProtocol": "tcp",
                 "IpPermissions.1.FromPort": "22", "IpPermissions.1.ToPort": "22",
                 "IpPermissions.1.IpRanges.1.CidrIp": "0.0.0.0/0"})
-            status, root, _ = client.call("DescribeImages", {
-                "Owner.1": DEBIAN_OWNER, "Filter.1.Name": "name",
-                "Filter.1.Value.1": "debian-12-amd64-*"})
-            image = sorted(((find(i, "creationDate"), find(i, "imageId"))
-                            for i in findall(root, "imagesSet/item")))[-1][1]
+            image = latest_debian(client)
             started = time.time()
             status, root, raw = client.call("RunInstances", {
                 "ImageId": image, "InstanceType": "t3.micro", "MinCount": "1", "MaxCount": "1",
@@ -968,6 +969,47 @@ class TestEndToEnd(unittest.TestCase):
             stopped = True
             self.assertFalse(os.path.exists(os.path.join(store, "machines")) and
                              os.listdir(os.path.join(store, "machines")))
+            link = subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True,
+                                  check=False)
+            self.assertNotEqual(link.returncode, 0, "bridge %s left behind" % self.BRIDGE)
+        finally:
+            if not stopped:
+                emu.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+    def test_three_at_once_then_shutdown_while_pending(self):
+        tmp = tempfile.mkdtemp(prefix="ec2emu-e2e-")
+        store = os.path.join(tmp, "store")
+        emu = Emulator(("--dmachine", DMACHINE, "--local-subnet", self.SUBNET,
+                        "--local-bridge", self.BRIDGE, "--store", store))
+        stopped = False
+        try:
+            client = emu.client()
+            key, line = ssh_keygen(tmp, "rsa", 3072)
+            client.call("ImportKeyPair", {"KeyName": "three", "PublicKeyMaterial": b64(line)})
+            image = latest_debian(client)
+            started = time.time()
+            status, root, raw = client.call("RunInstances", {
+                "ImageId": image, "InstanceType": "t3.micro", "MinCount": "3", "MaxCount": "3",
+                "KeyName": "three"})
+            self.assertEqual(status, 200, raw)
+            ids = [find(i, "instanceId") for i in findall(root, "instancesSet/item")]
+            self.assertEqual(len(ids), 3)
+            ips = {find(self.wait(client, i, "running", 900), "ipAddress") for i in ids}
+            print("\n  3 instances running: %.1f s" % (time.time() - started), file=sys.stderr)
+            self.assertEqual(len(ips), 3)
+            for ip in ips:
+                self.assertEqual(self.ssh(key, ip, "id -un").stdout.strip(), "admin")
+            status, root, _ = client.call("RunInstances", {
+                "ImageId": image, "InstanceType": "t3.micro", "MinCount": "1", "MaxCount": "1"})
+            self.assertEqual(find(root, "instancesSet/item/instanceState/name"), "pending")
+            began = time.time()
+            self.assertEqual(emu.stop(), 0)
+            stopped = True
+            print("  shutdown with 4 instances: %.1f s" % (time.time() - began), file=sys.stderr)
+            self.assertFalse(os.path.exists(store) and os.path.isdir(os.path.join(store, "machines"))
+                             and os.listdir(os.path.join(store, "machines")))
             link = subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True,
                                   check=False)
             self.assertNotEqual(link.returncode, 0, "bridge %s left behind" % self.BRIDGE)
