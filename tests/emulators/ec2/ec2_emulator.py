@@ -222,6 +222,14 @@ class Emulator:
             with self.stats_lock:
                 self.injections = []
             return 200, {"ok": True}
+        if path == "/_emulator/fault" and method == "POST":
+            fault = data.get("fault")
+            if fault not in ("no-ssh", "launch-fails"):
+                return 400, {"error": "fault must be no-ssh or launch-fails"}
+            with self.state.lock:
+                self.state.faults[fault] = self.state.faults.get(fault, 0) + int(
+                    data.get("count", 1))
+                return 200, {"ok": True, "faults": dict(self.state.faults)}
         if path == "/_emulator/clock" and method == "POST":
             self.clock_offset = float(data.get("offset_seconds", 0))
             return 200, {"ok": True, "offset_seconds": self.clock_offset}
@@ -236,7 +244,8 @@ class Emulator:
             return 200, {"ok": True, "region": self.region}
         return 404, {"error": "no such endpoint", "endpoints": [
             "GET /_emulator/stats", "POST /_emulator/stats/reset", "GET /_emulator/state",
-            "POST /_emulator/inject", "POST /_emulator/inject/clear", "POST /_emulator/clock",
+            "POST /_emulator/inject", "POST /_emulator/inject/clear", "POST /_emulator/fault",
+            "POST /_emulator/clock",
             "POST /_emulator/purge-terminated", "GET /_emulator/health"]}
 
 

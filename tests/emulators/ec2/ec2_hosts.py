@@ -90,6 +90,12 @@ class LocalHosts:
         self._run(["ssh", name, "--", "sh", "-s"], timeout=120,
                   stdin=("\n".join(script) + "\n").encode("utf-8"))
 
+    def stop_sshd(self, name):
+        """Test fault: sshd stops listening (a transient unit stops it, so the
+        session that asks survives); `dmachine start` after a stop brings it back."""
+        self._run(["ssh", name, "--", "systemd-run", "--no-block", "--quiet", "systemctl",
+                   "stop", "ssh.socket", "ssh.service"], timeout=60)
+
     def stop(self, name, force=False):
         self._run(["kill" if force else "stop", name], timeout=300)
 

@@ -89,7 +89,7 @@ class Ec2State:
         self.groups = {}              # id -> dict
         self.client_tokens = {}       # token -> (fingerprint, reservation id)
         self.workers = []
-        self._stopping = False
+        self.faults = {}              # host fault -> how many next launches get it
         default = self._new_group("default", "default VPC security group", self.vpc["id"])
         default["ingress"].append(self._rule(default["id"], "-1", None, None, "group",
                                              default["id"], None, False))
@@ -171,13 +171,22 @@ class Ec2State:
             finally:
                 with self.lock:
                     inst.busy -= 1
-            if op == "terminate":
+            if inst.state == TERMINATED and inst.queue.empty():
                 return
 
     def _wait_fake(self):
         time.sleep(self.fake_delay)
 
+    def _take_fault(self):
+        for fault, count in list(self.faults.items()):
+            if count > 0:
+                self.faults[fault] = count - 1
+                return fault
+        return None
+
     def _host_launch(self, inst):
+        if inst.fault == "launch-fails":
+            raise RuntimeError("injected fault: launch-fails")
         if self.hosts is None:
             self._wait_fake()
             ip = next(self._fake_ips)
@@ -187,6 +196,8 @@ class Ec2State:
             key = self.key_pairs.get(inst.key_name) if inst.key_name else None
             self.hosts.cloud_init(inst.id, inst.user, key["public_key"] if key else None,
                                   inst.user_data)
+            if inst.fault == "no-ssh":
+                self.hosts.stop_sshd(inst.id)
         with self.lock:
             inst.private_ip = ip
             if inst.state == PENDING:
@@ -286,6 +297,7 @@ class Ec2State:
                 if inst.state != TERMINATED and inst.state != SHUTTING_DOWN:
                     self._set_state(inst, SHUTTING_DOWN)
                     self._enqueue(inst, "terminate")
+                inst.queue.put((None, ()))    # a worker with nothing left to do ends
         deadline = _now() + timeout
         for worker in self.workers:
             worker.join(max(0.0, deadline - _now()))
@@ -529,7 +541,7 @@ class Ec2State:
                     "sir-" + new_id("x")[2:10] if spot else None), eni=new_id("eni"),
                 mac="0e:%02x:%02x:%02x:%02x:%02x" % tuple(hashlib.sha256(iid.encode()).digest()[:5]),
                 launch_index=index, ever_running=False, host_made=False, terminated_at=None,
-                launched_at_ready=None)
+                launched_at_ready=None, fault=self._take_fault())
             self.instances[iid] = inst
             made.append(inst)
             worker = threading.Thread(target=self._worker, args=(inst,), daemon=True,

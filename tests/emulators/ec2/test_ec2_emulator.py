@@ -289,7 +289,9 @@ class ApiTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.emu.stop()
+        code = cls.emu.stop(timeout=30)
+        if code != 0:
+            raise AssertionError("the emulator did not shut down cleanly (exit %s)" % code)
 
     def ok(self, action, params=(), **kw):
         status, root, raw = self.emu.call(action, params, **kw)
@@ -851,6 +853,17 @@ class TestHooks(ApiTestCase):
         state = self.emu.control("GET", "/_emulator/state")[1]
         self.assertEqual([i for i in state["instances"] if i["state"] != "terminated"], [])
 
+    def test_launch_fault(self):
+        self.assertEqual(self.emu.control("POST", "/_emulator/fault",
+                                          {"fault": "launch-fails", "count": 1})[0], 200)
+        _, iid = self.run_instance()
+        root = self.wait_state(iid, "terminated")
+        self.assertEqual(find(root, "reservationSet/item/instancesSet/item/stateReason/code"),
+                         "Server.InternalError")
+        _, other = self.run_instance()
+        self.wait_state(other, "running")
+        self.ok("TerminateInstances", {"InstanceId.1": other})
+
     def test_inject_rejects_unknown_action(self):
         status, _ = self.emu.control("POST", "/_emulator/inject", {"action": "Nope",
                                                                    "code": "X", "count": 1})
@@ -1001,13 +1014,22 @@ class TestEndToEnd(unittest.TestCase):
             self.assertEqual(len(ips), 3)
             for ip in ips:
                 self.assertEqual(self.ssh(key, ip, "id -un").stdout.strip(), "admin")
+            # Fault hook: the next instance runs but its sshd does not listen.
+            self.assertEqual(emu.control("POST", "/_emulator/fault", {"fault": "no-ssh"})[0], 200)
+            status, root, _ = client.call("RunInstances", {
+                "ImageId": image, "InstanceType": "t3.micro", "MinCount": "1", "MaxCount": "1",
+                "KeyName": "three"})
+            mute = find(self.wait(client, find(root, "instancesSet/item/instanceId"), "running",
+                                  900), "ipAddress")
+            time.sleep(2)
+            self.assertNotEqual(self.ssh(key, mute, "true", timeout=20).returncode, 0)
             status, root, _ = client.call("RunInstances", {
                 "ImageId": image, "InstanceType": "t3.micro", "MinCount": "1", "MaxCount": "1"})
             self.assertEqual(find(root, "instancesSet/item/instanceState/name"), "pending")
             began = time.time()
             self.assertEqual(emu.stop(), 0)
             stopped = True
-            print("  shutdown with 4 instances: %.1f s" % (time.time() - began), file=sys.stderr)
+            print("  shutdown with 5 instances: %.1f s" % (time.time() - began), file=sys.stderr)
             self.assertFalse(os.path.exists(store) and os.path.isdir(os.path.join(store, "machines"))
                              and os.listdir(os.path.join(store, "machines")))
             link = subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True,
