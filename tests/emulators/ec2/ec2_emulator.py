@@ -335,6 +335,9 @@ def parse_args(argv):
     p.add_argument("--local-bridge", default="dmec2emu0")
     p.add_argument("--local-image", default="debian-docker")
     p.add_argument("--local-cache-dir", default=os.environ.get("LOCAL_CACHE_DIR"))
+    p.add_argument("--public-ip", choices=("separate", "same"), default="separate",
+                   help="separate: a public address of its own (a new one at each start, as "
+                   "EC2); same: the public address is the private one")
     p.add_argument("--terminated-ttl", type=float, default=60.0,
                    help="seconds a terminated instance stays visible (EC2: about an hour)")
     p.add_argument("--max-skew", type=int, default=900, help="allowed clock skew in seconds")
@@ -372,7 +375,7 @@ def main(argv=None):
                                      args.local_bridge, args.local_image, log,
                                      cache_dir=args.local_cache_dir)
     state = ec2_state.Ec2State(args.region, args.local_subnet, hosts, args.fake_delay,
-                               args.terminated_ttl, args.instance_limit, log)
+                               args.terminated_ttl, args.instance_limit, log, args.public_ip)
     emulator = Emulator(state, credentials, args.region, args.max_skew, log)
     for spec in args.inject:
         action, code, count = spec.split(":")

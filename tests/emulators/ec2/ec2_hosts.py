@@ -90,6 +90,14 @@ class LocalHosts:
         self._run(["ssh", name, "--", "sh", "-s"], timeout=120,
                   stdin=("\n".join(script) + "\n").encode("utf-8"))
 
+    def add_address(self, name, address, prefixlen):
+        """The instance's public address: one more address on the host's eth0 (the
+        bridge's /24), and this computer forgets any old neighbour entry for it."""
+        self._run(["ssh", name, "--", "ip", "addr", "add", "%s/%d" % (address, prefixlen),
+                   "dev", "eth0"], timeout=60)
+        subprocess.run(["ip", "neigh", "flush", "to", address, "dev", self.bridge],
+                       capture_output=True, timeout=30, check=False)
+
     def stop_sshd(self, name):
         """Test fault: sshd stops listening (a transient unit stops it, so the
         session that asks survives); `dmachine start` after a stop brings it back."""

@@ -69,7 +69,7 @@ class Ec2State:
     """All resources of the emulated account, and the actions on them."""
 
     def __init__(self, region, subnet_cidr, hosts, fake_delay=0.2, terminated_ttl=60,
-                 instance_limit=20, log=print):
+                 instance_limit=20, log=print, public_ip="separate"):
         self.lock = threading.RLock()
         self.region = region
         self.zone = region + "a"
@@ -81,6 +81,15 @@ class Ec2State:
         net = ipaddress.ip_network(subnet_cidr, strict=True)
         self.network = net
         self._fake_ips = (str(h) for h in list(net.hosts())[1:])
+        # Public addresses: "separate" gives each running instance one more address
+        # on its host from the top of the subnet (the local driver leases from .2
+        # up), a new one at every start, as EC2 without an Elastic IP; "same" uses
+        # the private address.
+        self.public_mode = public_ip
+        self._public_pool = [str(h) for h in reversed(list(net.hosts()))][:max(
+            1, min(55, net.num_addresses // 4))]
+        self._public_used = set()
+        self._public_cursor = 0
         self.vpc = {"id": new_id("vpc"), "cidr": str(net), "tags": {}, "default": True}
         self.subnet = {"id": new_id("subnet"), "cidr": str(net), "tags": {}}
         self.instances = {}           # id -> Instance (terminated ones until purged)
@@ -196,15 +205,18 @@ class Ec2State:
             key = self.key_pairs.get(inst.key_name) if inst.key_name else None
             self.hosts.cloud_init(inst.id, inst.user, key["public_key"] if key else None,
                                   inst.user_data)
-            if inst.fault == "no-ssh":
-                self.hosts.stop_sshd(inst.id)
+        public = self._attach_public(inst, ip)
+        if inst.fault == "no-ssh" and self.hosts is not None:
+            self.hosts.stop_sshd(inst.id)
         with self.lock:
             inst.private_ip = ip
             if inst.state == PENDING:
-                inst.public_ip = ip if inst.public else None
+                inst.public_ip = public
                 self._set_state(inst, RUNNING)
                 inst.ever_running = True
                 inst.launched_at_ready = _now()
+            else:
+                self._release_public(public)
 
     def _host_stop(self, inst, force):
         if self.hosts is not None and inst.host_made:
@@ -212,6 +224,8 @@ class Ec2State:
         else:
             self._wait_fake()
         with self.lock:
+            self._release_public(inst.held_public)
+            inst.held_public = None
             if inst.state == STOPPING:
                 self._set_state(inst, STOPPED)
                 inst.reason = "User initiated (%s GMT)" % time.strftime(
@@ -225,10 +239,11 @@ class Ec2State:
         else:
             self._wait_fake()
             ip = inst.private_ip
+        public = self._attach_public(inst, ip)
         with self.lock:
             if inst.state == PENDING:
                 inst.private_ip = ip
-                inst.public_ip = ip if inst.public else None
+                inst.public_ip = public
                 inst.reason = ""
                 inst.state_reason = None
                 self._set_state(inst, RUNNING)
@@ -246,8 +261,34 @@ class Ec2State:
         with self.lock:
             self._terminated(inst)
 
+    def _attach_public(self, inst, private_ip):
+        """The instance's public address once its host is up (None: private only)."""
+        if not inst.public:
+            return None
+        if self.public_mode == "same":
+            return private_ip
+        with self.lock:
+            free = [a for a in self._public_pool if a not in self._public_used]
+            if not free:
+                raise RuntimeError("no public address left in the emulator's pool")
+            # Round robin, so a restarted instance gets another address than before.
+            pool = self._public_pool
+            address = min(free, key=lambda a: (pool.index(a) - self._public_cursor) % len(pool))
+            self._public_cursor = (pool.index(address) + 1) % len(pool)
+            self._public_used.add(address)
+            inst.held_public = address
+        if self.hosts is not None and inst.host_made:
+            self.hosts.add_address(inst.id, address, self.network.prefixlen)
+        return address
+
+    def _release_public(self, address):
+        if address is not None and self.public_mode != "same":
+            self._public_used.discard(address)
+
     def _terminated(self, inst):
         self._set_state(inst, TERMINATED)
+        self._release_public(inst.held_public)
+        inst.held_public = None
         inst.public_ip = None
         inst.terminated_at = _now()
         if inst.state_reason is None or inst.state_reason[0] != "Server.InternalError":
@@ -273,7 +314,7 @@ class Ec2State:
         # never stays in a transition; shutdown's sweep removes any leftover host.
         with self.lock:
             if op == "stop" and inst.state == STOPPING:
-                inst.public_ip = inst.private_ip if inst.public else None
+                inst.public_ip = inst.held_public if inst.public else None
                 self._set_state(inst, RUNNING)
             elif op == "start" and inst.state == PENDING:
                 inst.state_reason = ("Server.InternalError",
@@ -541,7 +582,7 @@ class Ec2State:
                     "sir-" + new_id("x")[2:10] if spot else None), eni=new_id("eni"),
                 mac="0e:%02x:%02x:%02x:%02x:%02x" % tuple(hashlib.sha256(iid.encode()).digest()[:5]),
                 launch_index=index, ever_running=False, host_made=False, terminated_at=None,
-                launched_at_ready=None, fault=self._take_fault())
+                launched_at_ready=None, fault=self._take_fault(), held_public=None)
             self.instances[iid] = inst
             made.append(inst)
             worker = threading.Thread(target=self._worker, args=(inst,), daemon=True,

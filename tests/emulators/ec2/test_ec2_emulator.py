@@ -559,7 +559,8 @@ class TestInstances(ApiTestCase):
         root = self.wait_state(iid, "running")
         item = findall(root, "reservationSet/item/instancesSet/item")[0]
         ip = find(item, "ipAddress")
-        self.assertTrue(ip and ip == find(item, "privateIpAddress"))
+        private = find(item, "privateIpAddress")
+        self.assertTrue(ip and private and ip != private)
         self.assertEqual(find(item, "networkInterfaceSet/item/association/publicIp"), ip)
         root = self.ok("StopInstances", {"InstanceId.1": iid, "Force": "false"})
         self.assertEqual(find(root, "instancesSet/item/currentState/name"), "stopping")
@@ -573,7 +574,11 @@ class TestInstances(ApiTestCase):
         root = self.ok("StartInstances", {"InstanceId.1": iid})
         self.assertEqual((find(root, "instancesSet/item/previousState/code"),
                           find(root, "instancesSet/item/currentState/code")), ("80", "0"))
-        self.wait_state(iid, "running")
+        root = self.wait_state(iid, "running")
+        item = findall(root, "reservationSet/item/instancesSet/item")[0]
+        # A new public address after a start (no Elastic IP), the same private one.
+        self.assertNotIn(find(item, "ipAddress"), (None, ip))
+        self.assertEqual(find(item, "privateIpAddress"), private)
         self.ok("StopInstances", {"InstanceId.1": iid, "Force": "true"})
         self.wait_state(iid, "stopped")
         root = self.ok("TerminateInstances", {"InstanceId.1": iid})
@@ -941,7 +946,8 @@ class TestEndToEnd(unittest.TestCase):
             iid = find(root, "instancesSet/item/instanceId")
             item = self.wait(client, iid, "running", 900)
             ip = find(item, "ipAddress")
-            self.assertTrue(ip)
+            private = find(item, "privateIpAddress")
+            self.assertTrue(ip and private and ip != private)
             deadline = time.time() + 60
             while True:
                 result = self.ssh(key, ip, "sudo -n id -u; cat /tmp/user-data-ran")
@@ -959,9 +965,12 @@ class TestEndToEnd(unittest.TestCase):
             self.assertNotEqual(self.ssh(key, ip, "true", timeout=20).returncode, 0)
             self.assertEqual(client.call("StartInstances", {"InstanceId.1": iid})[0], 200)
             item = self.wait(client, iid, "running", 300)
+            self.assertNotIn(find(item, "ipAddress"), (None, ip))   # a new public address
+            self.assertEqual(find(item, "privateIpAddress"), private)
             ip = find(item, "ipAddress")
-            result = self.ssh(key, ip, "id -un")
-            self.assertEqual(result.stdout.strip(), "admin", result.stderr)
+            for address in (ip, private):
+                result = self.ssh(key, address, "id -un")
+                self.assertEqual(result.stdout.strip(), "admin", result.stderr)
 
             status, root, _ = client.call("DeleteSecurityGroup", {"GroupId": gid})
             self.assertEqual(error_of(root)[0], "DependencyViolation")
