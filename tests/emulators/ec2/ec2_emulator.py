@@ -341,7 +341,7 @@ def parse_args(argv):
     p.add_argument("--terminated-ttl", type=float, default=60.0,
                    help="seconds a terminated instance stays visible (EC2: about an hour)")
     p.add_argument("--max-skew", type=int, default=900, help="allowed clock skew in seconds")
-    p.add_argument("--instance-limit", type=int, default=20)
+    p.add_argument("--instance-limit", type=int, default=32)
     p.add_argument("--fake-delay", type=float, default=0.2,
                    help="--no-hosts: seconds each state change takes")
     p.add_argument("--inject", action="append", default=[],
