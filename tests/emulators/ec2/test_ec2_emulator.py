@@ -35,7 +35,7 @@ from ec2_images import DEBIAN_OWNER  # noqa: E402
 
 def _vectors_dir():
     for candidate in (os.environ.get("VECTORS_DIR"), os.path.join(REPO, "tests", "vectors"),
-                      "/work/shared/vectors"):
+                      os.path.join(REPO, "..", "shared", "vectors")):
         if candidate and os.path.isdir(os.path.join(candidate, "sigv4")):
             return candidate
     return None
