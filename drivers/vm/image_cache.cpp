@@ -188,11 +188,11 @@ std::optional<fs::path> last_verified_entry(const ImageCacheDirs& dirs,
   return image;
 }
 
-// The verified entry for source, after it was found in the cache or installed.
-Result<fs::path> remember(const ImageSource& source, const ImageCacheDirs& dirs,
-                          const fs::path& image) {
+// The verified entry for source, after it was found in the cache or installed. Recording it
+// is a convenience for later offline runs: a failure to write it fails nothing.
+fs::path remember(const ImageSource& source, const ImageCacheDirs& dirs, const fs::path& image) {
   if (!source.checksum.sums_url.empty()) {
-    DM_TRY(write_file_atomic(last_entry_file(dirs, source), image.filename().string(), 0644));
+    (void)write_file_atomic(last_entry_file(dirs, source), image.filename().string(), 0644);
   }
   return image;
 }
@@ -228,7 +228,9 @@ Result<fs::path> fetch_url(const ImageSource& source, const ImageCacheDirs& dirs
   }
   DigestAlgorithm algorithm = *expected ? (*expected)->algorithm : DigestAlgorithm::sha256;
   for (int attempt = 1; attempt <= k_max_downloads; ++attempt) {
-    auto downloaded = download_to_part(source.url, part, algorithm, http, progress, options);
+    auto downloaded = download_to_part(source.url, part, algorithm,
+                                       *expected ? Resume::yes : Resume::no, http, progress,
+                                       options);
     DM_TRY(downloaded);
     if (downloaded->start_over) {
       remove_quietly(part);

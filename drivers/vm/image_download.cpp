@@ -248,8 +248,9 @@ Result<std::string> fetch_small_file(const std::string& url, HttpClient& http,
 }
 
 Result<PartDownload> download_to_part(const std::string& url, const fs::path& part,
-                                    DigestAlgorithm algorithm, HttpClient& http,
-                                    Progress& progress, const ImageFetchOptions& options) {
+                                      DigestAlgorithm algorithm, Resume resume,
+                                      HttpClient& http, Progress& progress,
+                                      const ImageFetchOptions& options) {
   OpenFile file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (file.fd() < 0) {
     return fail("create " + part.string() + ": " + errno_text(errno));
@@ -259,6 +260,12 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
     return fail("stat " + part.string() + ": " + errno_text(errno));
   }
   auto existing = static_cast<std::uint64_t>(info.st_size);
+  if (resume == Resume::no && existing > 0) {
+    if (::ftruncate(file.fd(), 0) != 0) {
+      return fail("truncate " + part.string() + ": " + errno_text(errno));
+    }
+    existing = 0;
+  }
   DigestHasher hasher(algorithm);
   HttpRequest request;
   request.url = url;

@@ -24,13 +24,18 @@ struct PartDownload {
   bool start_over = false; // the part cannot be continued (bad Range answer): discard it
 };
 
+// resume::no empties part first: without a digest to check, a file stitched from two
+// versions of a changed URL would go unnoticed.
+enum class Resume { no, yes };
+
 // Downloads url into part behind what part already holds (hashed first). Afterwards part
 // holds exactly the bytes that were hashed, fsynced, whatever happened; an error says
 // whether they were kept for the next run (an empty part, or one the server says is gone
 // (404/410), is removed). Redirects are followed; Ctrl-C ends it (ErrorKind::interrupted).
 Result<PartDownload> download_to_part(const std::string& url, const std::filesystem::path& part,
-                                      DigestAlgorithm algorithm, HttpClient& http,
-                                      Progress& progress, const ImageFetchOptions& options);
+                                      DigestAlgorithm algorithm, Resume resume,
+                                      HttpClient& http, Progress& progress,
+                                      const ImageFetchOptions& options);
 
 // A GET of a small file (at most options.sums_size_limit bytes, 60 s) into memory; any
 // status but 200 is an error.
