@@ -126,7 +126,7 @@ Result<bool> cached_copy_is_good(const fs::path& image, const fs::path& verified
     }
   } else if (expected || record) {
     Digest want = expected ? *expected : record->digest;
-    TransferMeter meter(progress, "verifying the cached copy");
+    TransferMeter meter(progress, "verifying the cached copy", image.filename().string());
     meter.start(0, stamp->size);
     auto digest =
         hash_file(image, want.algorithm, [&](std::uint64_t bytes) { meter.update(bytes); });
@@ -290,7 +290,7 @@ Result<fs::path> use_local_file(const ImageSource& source, HttpClient& http, Pro
   if (!*expected) {
     return source.path;
   }
-  TransferMeter meter(progress, "verifying");
+  TransferMeter meter(progress, "verifying", printable(source.path.filename().string(), 80));
   meter.start(0, static_cast<std::uint64_t>(info.st_size));
   auto digest = hash_file(source.path, (*expected)->algorithm,
                           [&](std::uint64_t bytes) { meter.update(bytes); });

@@ -1,6 +1,8 @@
 #include "drivers/vm/image_download.h"
 
+#include "core/printable.h"
 #include "drivers/vm/image_progress.h"
+#include "drivers/vm/image_source.h"
 
 #include <cerrno>
 #include <charconv>
@@ -260,6 +262,7 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
     return fail("stat " + part.string() + ": " + errno_text(errno));
   }
   auto existing = static_cast<std::uint64_t>(info.st_size);
+  std::string subject = printable(url_file_name(url), 80);
   if (resume == Resume::no && existing > 0) {
     if (::ftruncate(file.fd(), 0) != 0) {
       return fail("truncate " + part.string() + ": " + errno_text(errno));
@@ -273,7 +276,7 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
   request.connect_timeout_ms = options.connect_timeout_seconds * 1000;
   request.stall_timeout_seconds = options.stall_timeout_seconds;
   if (existing > 0) {
-    TransferMeter checking(progress, "checking the partial download");
+    TransferMeter checking(progress, "checking the partial download", subject);
     checking.start(0, existing);
     auto hashed = hash_file_into(hasher, part, static_cast<std::int64_t>(existing),
                                  [&](std::uint64_t bytes) { checking.update(bytes); });
@@ -281,7 +284,7 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
     progress.note(fmt::format("resuming the download of {} at {:.1f} MB", url, megabytes(existing)));
     request.headers["Range"] = fmt::format("bytes={}-", existing);
   }
-  TransferMeter meter(progress, "downloading");
+  TransferMeter meter(progress, "downloading", subject);
   PartFileSink sink(file.fd(), part, hasher, existing, meter);
   request.body_sink = &sink;
   auto response = http.send(request);

@@ -42,8 +42,9 @@ std::string format_transfer(std::uint64_t done, std::uint64_t total, double byte
                      rate, eta);
 }
 
-TransferMeter::TransferMeter(Progress& progress, std::string verb)
-    : m_progress(progress), m_verb(std::move(verb)) {}
+TransferMeter::TransferMeter(Progress& progress, std::string verb, const std::string& subject)
+    : m_progress(progress), m_verb(std::move(verb)),
+      m_plain_verb(subject.empty() ? m_verb : m_verb + " " + subject) {}
 
 void TransferMeter::start(std::uint64_t done, std::uint64_t total) {
   m_start_bytes = done;
@@ -72,7 +73,7 @@ void TransferMeter::update(std::uint64_t done) {
   if (done >= m_next_plain) {
     std::uint64_t step = plain_step(m_total);
     m_next_plain = (done / step + 1) * step;
-    m_progress.note(m_verb + ": " + format_transfer(done, m_total, rate));
+    m_progress.note(m_plain_verb + ": " + format_transfer(done, m_total, rate));
   }
 }
 

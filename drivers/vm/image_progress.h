@@ -14,8 +14,9 @@ std::string format_transfer(std::uint64_t done, std::uint64_t total, double byte
 
 class TransferMeter {
 public:
-  // verb names the work in plain lines ("downloading NAME").
-  TransferMeter(Progress& progress, std::string verb);
+  // verb names the work ("downloading"); plain lines, which have no step line around them,
+  // also name its subject ("downloading disk.qcow2: 10% of ...").
+  TransferMeter(Progress& progress, std::string verb, const std::string& subject = "");
   // done bytes are already there (a resumed download); total 0 = unknown.
   void start(std::uint64_t done, std::uint64_t total);
   void update(std::uint64_t done);
@@ -24,6 +25,7 @@ private:
   using Clock = std::chrono::steady_clock;
   Progress& m_progress;
   std::string m_verb;
+  std::string m_plain_verb;
   std::uint64_t m_start_bytes = 0;
   std::uint64_t m_total = 0;
   std::uint64_t m_next_plain = 0; // the byte count of the next plain line

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <netinet/in.h>
 #include <random>
 #include <set>
@@ -463,7 +464,10 @@ TEST_CASE("image download benchmark", "[.vm_image_bench]") {
   rusage before{};
   ::getrusage(RUSAGE_SELF, &before);
   auto started = std::chrono::steady_clock::now();
-  auto path = f.fetch(f.source("/big.img", digest->to_string()));
+  // Shown as a user sees it: live on a terminal, plain lines otherwise.
+  Progress shown(std::cerr, progress_style_for_stderr());
+  auto path = fetch_image(f.source("/big.img", digest->to_string()), f.dirs, f.http, shown,
+                          f.options);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   REQUIRE(path);

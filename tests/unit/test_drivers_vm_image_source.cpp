@@ -239,7 +239,7 @@ TEST_CASE("transfer progress: percent, speed and ETA; plain lines every 10%", "[
   std::ostringstream out;
   Progress progress(out, ProgressStyle::plain);
   progress.step("image a.img");
-  TransferMeter meter(progress, "downloading");
+  TransferMeter meter(progress, "downloading", "a.img");
   meter.start(0, 1000);
   for (int done = 1; done <= 1000; ++done) {
     meter.update(static_cast<std::uint64_t>(done));
@@ -251,13 +251,13 @@ TEST_CASE("transfer progress: percent, speed and ETA; plain lines every 10%", "[
     lines += c == '\n' ? 1 : 0;
   }
   CHECK(lines == 11); // 10%, 20%, ..., 100%, then the step's own line
-  CHECK(mentions(text, "downloading: 10% of 0.0 MB"));
-  CHECK(mentions(text, "downloading: 100% of"));
+  CHECK(mentions(text, "downloading a.img: 10% of 0.0 MB"));
+  CHECK(mentions(text, "downloading a.img: 100% of"));
 
   std::ostringstream live_out;
   Progress live(live_out, ProgressStyle::live);
   live.step("image a.img");
-  TransferMeter live_meter(live, "downloading");
+  TransferMeter live_meter(live, "downloading", "a.img");
   live_meter.start(500, 1000);
   CHECK(mentions(live_out.str(), "\r\033[K  ... image a.img: downloading 50% of"));
 }
