@@ -4,6 +4,9 @@
 #include "drivers/vm/image_source.h"
 #include "tests/fuzz/fuzz_support.h"
 
+#include <optional>
+#include <tuple>
+
 namespace {
 
 bool is_lower_hex(const std::string& hex) {
