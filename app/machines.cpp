@@ -4,6 +4,8 @@
 #include "ssh/ssh_shell.h"
 
 #include <fmt/format.h>
+#include <map>
+#include <mutex>
 #include <ostream>
 
 namespace dm {
@@ -11,6 +13,22 @@ namespace dm {
 namespace {
 
 constexpr int k_start_ssh_wait_seconds = 120;
+
+// What a driver writes for a new machine: only its keys' types are used (to check a
+// stored record), so one per driver serves every machine; ls asks from several threads.
+nlohmann::json driver_defaults(const DriverEntry& entry, const DriverContext& driver_context) {
+  static std::mutex mutex;
+  static std::map<std::string, nlohmann::json> defaults;
+  std::lock_guard lock(mutex);
+  auto found = defaults.find(entry.name);
+  if (found == defaults.end()) {
+    found = defaults
+                .emplace(entry.name,
+                         entry.make(driver_context, nlohmann::json::object())->config())
+                .first;
+  }
+  return found->second;
+}
 
 } // namespace
 
@@ -35,8 +53,7 @@ Result<std::unique_ptr<Driver>> make_machine_driver(AppContext& context,
   }
   const DriverContext driver_context = make_driver_context(context, record.name);
   try {
-    const nlohmann::json defaults = entry->make(driver_context, nlohmann::json::object())->config();
-    auto checked = checked_driver_config(record.driver, defaults);
+    auto checked = checked_driver_config(record.driver, driver_defaults(*entry, driver_context));
     if (!checked) { // "<store>/machines/NAME/config.json: Driver.SSHPort: expected integer"
       return fail((context.store.machine_dir(record.name) / "").string() +
                   checked.error().message);

@@ -5,6 +5,7 @@
 #include "app/cluster_ops.h"
 #include "app/engine.h"
 #include "cmd/commands.h"
+#include "core/go_template.h"
 #include "core/shell_env.h"
 
 #include <cstdlib>
@@ -97,7 +98,7 @@ Result<int> cluster_ls(AppContext& context, std::vector<std::string> args) {
   bool quiet = false;
   std::string format;
   app.add_flag("-q,--quiet", quiet, "Only names");
-  app.add_option("--format", format, "\"json\" for a JSON list");
+  app.add_option("--format", format, "\"json\" for one JSON object per cluster and line");
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -140,8 +141,10 @@ Result<int> cluster_ls(AppContext& context, std::vector<std::string> args) {
                     {"State", states[i].state},
                     {"Error", states[i].error}});
   }
-  if (format == "json") {
-    context.out << list.dump(4) << "\n";
+  if (format == "json") { // one object per line, as the docker CLI prints lists
+    for (const auto& item : list) {
+      context.out << go_json(item) << "\n";
+    }
   } else {
     context.out << table(rows);
   }

@@ -1,6 +1,7 @@
 // status, ip: small read-only queries of the driver. They never write the store.
 #include "cmd/commands.h"
 #include "app/machine_status.h"
+#include "core/go_template.h"
 #include "core/parallel.h"
 
 #include <fmt/format.h>
@@ -17,7 +18,9 @@ Result<int> cmd_status(AppContext& context, std::vector<std::string> args) {
                "dmachine status"};
   std::vector<std::string> names;
   std::string format;
-  app.add_option("-f,--format", format, "Output format: \"json\" for a JSON object");
+  app.add_option("-f,--format", format,
+                 "\"json\" for {\"Name\",\"DriverName\",\"State\",\"Error\"} on one line, or a Go "
+                 "template over those fields");
   app.add_option("names", names, "Machine name");
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
@@ -26,26 +29,33 @@ Result<int> cmd_status(AppContext& context, std::vector<std::string> args) {
   DM_TRY(machine);
   const std::string& name = machine->record.name;
   MachineState state = MachineState::none;
+  std::string error;
   if (machine->driver->state_check() == StateCheck::network) {
     // The same cheap check as ls: no SSH session, one connection in the usual case.
     StateAnswer answer = machine_state(context, *machine, k_status_timeout_seconds);
     state = answer.state;
     if (state != MachineState::running && !answer.error.empty()) {
-      context.err << answer.error << "\n"; // why it is not Running; stdout keeps the state
+      error = answer.error;
+      if (format.empty()) {
+        context.err << answer.error << "\n"; // why it is not Running; stdout keeps the state
+      }
     }
   } else {
     auto local = machine->driver->state();
     DM_TRY(local);
     state = *local;
   }
-  if (format == "json") {
-    nlohmann::json doc = {{"Name", name}, {"State", std::string(to_string(state))}};
-    context.out << doc.dump(4) << "\n";
-  } else if (!format.empty()) {
-    return fail(ErrorKind::usage, "status --format takes \"json\"");
-  } else {
+  if (format.empty()) {
     context.out << to_string(state) << "\n";
+    return 0;
   }
+  const nlohmann::ordered_json doc = {{"Name", name},
+                                      {"DriverName", machine->record.driver_name},
+                                      {"State", std::string(to_string(state))},
+                                      {"Error", error}};
+  auto rendered = render_object_format(format, doc, TemplateRun{"status", MissingKey::error, ""});
+  DM_TRY(rendered);
+  context.out << *rendered;
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // version of the Docker engine running there.
 #include "cmd/commands.h"
 #include "app/engine.h"
+#include "core/go_template.h"
 
 #include <fmt/format.h>
 #include <ostream>
@@ -13,13 +14,28 @@ Result<int> cmd_version(AppContext& context, std::vector<std::string> args) {
                "Usage: dmachine version [NAME]",
                "dmachine version"};
   std::vector<std::string> names;
+  std::string format;
+  app.add_option("-f,--format", format,
+                 "\"json\" for {\"Name\",\"Version\"} on one line (Name is \"dmachine\" without a "
+                 "machine), or a Go template over those fields");
   app.add_option("name", names, "Machine name");
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
-  if (names.empty()) {
-    context.out << "dmachine version " << DMACHINE_VERSION << "\n";
+  auto print = [&](const std::string& name, const std::string& version,
+                   const std::string& plain) -> Result<int> {
+    if (format.empty()) {
+      context.out << plain << "\n";
+      return 0;
+    }
+    auto rendered = render_object_format(format, {{"Name", name}, {"Version", version}},
+                                         TemplateRun{"version", MissingKey::error, ""});
+    DM_TRY(rendered);
+    context.out << *rendered;
     return 0;
+  };
+  if (names.empty()) {
+    return print("dmachine", DMACHINE_VERSION, std::string("dmachine version ") + DMACHINE_VERSION);
   }
   auto machine = load_one_machine(context, names);
   DM_TRY(machine);
@@ -30,8 +46,7 @@ Result<int> cmd_version(AppContext& context, std::vector<std::string> args) {
       context.http_client, machine_engine_endpoint(machine->record, address->host, address->port),
       10);
   DM_TRY_CTX(version, fmt::format("machine \"{}\"", name));
-  context.out << *version << "\n";
-  return 0;
+  return print(name, *version, *version);
 }
 
 } // namespace dm

@@ -27,10 +27,11 @@ void print_usage(std::ostream& out) {
          "Options:\n"
          "  --debug, -D                  Enable debug mode\n"
          "  --storage-path, -s PATH      Configures storage path [$MACHINE_STORAGE_PATH]\n"
-         "  --tls-ca-cert PATH           CA to verify remotes against [$MACHINE_TLS_CA_CERT]\n"
-         "  --tls-ca-key PATH            Private key to generate certificates [$MACHINE_TLS_CA_KEY]\n"
-         "  --tls-client-cert PATH       Client cert to use for TLS [$MACHINE_TLS_CLIENT_CERT]\n"
-         "  --tls-client-key PATH        Private key used in client TLS auth [$MACHINE_TLS_CLIENT_KEY]\n"
+         "  --tls-ca-cert PATH           CA to verify remotes against; only the store's\n"
+         "                               certs/ca.pem is accepted [$MACHINE_TLS_CA_CERT]\n"
+         "  --tls-ca-key PATH            CA key; only the store's certs/ca-key.pem [$MACHINE_TLS_CA_KEY]\n"
+         "  --tls-client-cert PATH       Client cert; only the store's certs/cert.pem [$MACHINE_TLS_CLIENT_CERT]\n"
+         "  --tls-client-key PATH        Client key; only the store's certs/key.pem [$MACHINE_TLS_CLIENT_KEY]\n"
          "  --native-ssh                 Use dmachine's own SSH client for everything (ssh: words "
          "after the machine name are a remote command, never options for the system ssh)\n"
          "  --help, -h                   Show help\n"
@@ -113,6 +114,38 @@ dm::Result<size_t> parse_globals(const std::vector<std::string>& args, GlobalOpt
   return i;
 }
 
+// docker-machine's --tls-* flags name the CA and client certificate to use instead of
+// the store's. dmachine keeps them in <store>/certs only: a flag naming another file is
+// refused with what to do, never ignored.
+dm::Result<void> check_tls_globals(const GlobalOptions& globals, const std::filesystem::path& store) {
+  const struct {
+    const char* flag;
+    const std::string* value;
+    const char* file;
+  } tls_flags[] = {{"--tls-ca-cert", &globals.tls_ca_cert, "ca.pem"},
+                   {"--tls-ca-key", &globals.tls_ca_key, "ca-key.pem"},
+                   {"--tls-client-cert", &globals.tls_client_cert, "cert.pem"},
+                   {"--tls-client-key", &globals.tls_client_key, "key.pem"}};
+  for (const auto& tls : tls_flags) {
+    if (tls.value->empty()) {
+      continue;
+    }
+    std::error_code ec;
+    const auto given = std::filesystem::weakly_canonical(*tls.value, ec);
+    const auto store_file = store / "certs" / tls.file;
+    if (!ec && given == std::filesystem::weakly_canonical(store_file, ec)) {
+      continue; // what dmachine uses anyway
+    }
+    return dm::fail(ErrorKind::usage,
+                    fmt::format("{} {} (or its $MACHINE_TLS_* variable): dmachine uses the "
+                                "certificates of its store, {}; to use your own CA, put its "
+                                "ca.pem and ca-key.pem in {} before the first create",
+                                tls.flag, *tls.value, store_file.string(),
+                                (store / "certs").string()));
+  }
+  return {};
+}
+
 int run(const std::vector<std::string>& args) {
   GlobalOptions globals;
   globals.storage_path = env_or("MACHINE_STORAGE_PATH", "");
@@ -170,6 +203,10 @@ int run(const std::vector<std::string>& args) {
     return exit_code_for(store_path.error().kind);
   }
   globals.storage_path = store_path->string();
+  if (auto tls = check_tls_globals(globals, *store_path); !tls) {
+    std::cerr << tls.error().message << "\n";
+    return exit_code_for(tls.error().kind);
+  }
   dm::MachineStore store(*store_path);
   if (!asks_for_help(command_args)) {
     if (auto usable = store.check_access(); !usable) {

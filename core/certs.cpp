@@ -1,6 +1,7 @@
 #include "core/certs.h"
 
 #include "core/machine_store.h"
+#include "core/openssl_ptr.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -29,36 +30,6 @@ constexpr long k_backdate_seconds = 3600;
 constexpr int k_rsa_bits = 2048;
 constexpr int k_key_mode = 0600;
 constexpr int k_cert_mode = 0644;
-
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct NamesFree {
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-using StorePtr = std::unique_ptr<X509_STORE, StoreFree>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, StoreCtxFree>;
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, NamesFree>;
 
 // The OpenSSL error queue as text (emptied), or fallback when it is empty.
 std::string openssl_error(const std::string& fallback) {

@@ -339,6 +339,18 @@ std::string go_print(const ordered_json& value) {
   return "";
 }
 
+Result<std::string> render_object_format(std::string_view format, const ordered_json& doc,
+                                         const TemplateRun& run) {
+  if (format == "json") {
+    return go_json(doc) + "\n";
+  }
+  auto parsed = parse_go_template(unescape_format(format));
+  DM_TRY(parsed);
+  auto text = parsed->render(doc, run);
+  DM_TRY(text);
+  return *text + "\n";
+}
+
 std::string go_json(const ordered_json& value) {
   return go_escape(value.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
 }

@@ -55,6 +55,11 @@ std::string go_print(const nlohmann::ordered_json& value);
 std::string go_json(const nlohmann::ordered_json& value);
 std::string go_pretty_json(const nlohmann::ordered_json& value);
 
+// --format of a command that prints one object (status, version): "json" is the object
+// compact on one line; anything else a Go template over it (unknown fields are errors).
+Result<std::string> render_object_format(std::string_view format, const nlohmann::ordered_json& doc,
+                                         const TemplateRun& run);
+
 // Turns the two-character sequences \t and \n into a tab and a newline (ls --format).
 std::string unescape_format(std::string_view text);
 

@@ -261,12 +261,12 @@ std::string render_ls_table(std::vector<LsRow> rows) {
 
 Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view format) {
   sort_rows(rows);
-  if (format == "json") {
-    ordered_json array = ordered_json::array();
+  if (format == "json") { // one object per line, as the docker CLI's list commands print it
+    std::string lines;
     for (const auto& row : rows) {
-      array.push_back(ls_row_json(row));
+      lines += go_json(ls_row_json(row)) + "\n";
     }
-    return go_pretty_json(array) + "\n";
+    return lines;
   }
   std::string text = unescape_format(format);
   const bool table = text.rfind(k_table_prefix, 0) == 0;

@@ -51,7 +51,8 @@ std::string go_duration_ms(long ms);
 // The default table (NAME ACTIVE DRIVER STATE URL SWARM DOCKER ERRORS), rows sorted.
 std::string render_ls_table(std::vector<LsRow> rows);
 // --format: a Go template (a "table" prefix adds a header row and aligns columns;
-// \t and \n are unescaped) or "json" (an array of row objects). Rows sorted.
+// \t and \n are unescaped) or "json" (one compact object per line, as the docker CLI
+// prints lists). Rows sorted.
 Result<std::string> render_ls_format(std::vector<LsRow> rows, std::string_view format);
 // The --format errors render_ls_format would give, found before any host is asked.
 Result<void> check_ls_format(std::string_view format);

@@ -75,7 +75,7 @@ for name in "${targets[@]}"; do
   # A dictionary of the input's tokens helps the mutator reach fields of the wrong type.
   dict=()
   case $name in
-  machine_record | cluster_record | engine_api | swarm) dict=(-dict=tests/fuzz/json.dict) ;;
+  machine_record | cluster_record | engine_api | swarm | service_account | gce_json) dict=(-dict=tests/fuzz/json.dict) ;;
   *) [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict") ;;
   esac
   log="$work/$name/log"

@@ -1,5 +1,7 @@
 #include "ssh/keygen.h"
 
+#include "core/openssl_ptr.h"
+
 #include "core/machine_store.h"
 
 #include <fmt/format.h>
@@ -14,19 +16,6 @@ namespace dm {
 
 namespace {
 
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using Bio = std::unique_ptr<BIO, BioDeleter>;
-using Bignum = std::unique_ptr<BIGNUM, BnDeleter>;
 
 void put_u32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) {
@@ -80,8 +69,8 @@ Result<std::string> openssh_public_key(EVP_PKEY* key, const std::string& comment
     BN_free(raw_n);
     return fail("read the RSA public key");
   }
-  Bignum n(raw_n);
-  Bignum e(raw_e);
+  BnPtr n(raw_n);
+  BnPtr e(raw_e);
   put_string(blob, "ssh-rsa");
   put_mpint(blob, e.get());
   put_mpint(blob, n.get());
@@ -89,7 +78,7 @@ Result<std::string> openssh_public_key(EVP_PKEY* key, const std::string& comment
 }
 
 Result<std::string> private_key_pem(EVP_PKEY* key) {
-  Bio bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   // Traditional "EC PRIVATE KEY" PEM: read by libssh2 and by OpenSSH alike.
   if (!bio || PEM_write_bio_PrivateKey_traditional(bio.get(), key, nullptr, nullptr, 0, nullptr,
                                                    nullptr) != 1) {
@@ -104,8 +93,8 @@ Result<std::string> private_key_pem(EVP_PKEY* key) {
 
 Result<std::string> openssh_public_key_from_private(const std::string& private_pem,
                                                     const std::string& comment) {
-  Bio bio(BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size())));
-  Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  BioPtr bio(BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size())));
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
     return fail("not a PEM private key");
   }
@@ -115,7 +104,7 @@ Result<std::string> openssh_public_key_from_private(const std::string& private_p
 Result<void> generate_key_pair(const std::filesystem::path& path, const std::string& comment) {
   // ECDSA P-256: libssh2 1.10 (Debian 12) signs RSA user keys only with SHA-1
   // ("ssh-rsa"), which OpenSSH 8.8 and later refuse by default.
-  Pkey key(EVP_EC_gen("P-256"));
+  PkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) {
     return fail("generate an ECDSA key");
   }

@@ -50,7 +50,9 @@ Result<KnownHosts> load_known_hosts(LIBSSH2_SESSION* session, const std::filesys
   return hosts;
 }
 
-// Serialises every entry, so the file can be replaced atomically.
+
+} // namespace
+
 Result<std::string> render_known_hosts(LIBSSH2_KNOWNHOSTS* hosts) {
   std::string text;
   libssh2_knownhost* previous = nullptr;
@@ -68,7 +70,41 @@ Result<std::string> render_known_hosts(LIBSSH2_KNOWNHOSTS* hosts) {
   return text;
 }
 
-} // namespace
+Result<KnownHostMatch> match_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host,
+                                        int port, std::string_view key, int key_type) {
+  const int plain = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW;
+  libssh2_knownhost* found = nullptr;
+  int check = libssh2_knownhost_checkp(hosts, host.c_str(), port, key.data(), key.size(),
+                                       plain | key_type_bits(key_type), &found);
+  if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
+    // libssh2 compares keys of the same type only: a host that now offers a
+    // key of another type than the pinned one has changed too.
+    check = libssh2_knownhost_checkp(hosts, host.c_str(), port, key.data(), key.size(), plain,
+                                     &found);
+  }
+  switch (check) {
+  case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+    return KnownHostMatch::matched;
+  case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+    return KnownHostMatch::not_found;
+  case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+    return KnownHostMatch::changed;
+  default:
+    return fail(ErrorKind::ssh, fmt::format("check the host key of {}", host));
+  }
+}
+
+Result<void> add_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host, int port,
+                            std::string_view key, int key_type) {
+  const std::string name = known_hosts_name(host, port);
+  const int type_mask =
+      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | key_type_bits(key_type);
+  if (libssh2_knownhost_addc(hosts, name.c_str(), nullptr, key.data(), key.size(), nullptr, 0,
+                             type_mask, nullptr) != 0) {
+    return fail(ErrorKind::ssh, fmt::format("pin the host key of {}", name));
+  }
+  return {};
+}
 
 std::string known_hosts_name(const std::string& host, int port) {
   return port == 22 ? host : fmt::format("[{}]:{}", host, port);
@@ -82,43 +118,26 @@ Result<HostKeyCheck> verify_or_pin_host_key(LIBSSH2_SESSION* session, const std:
   if (key == nullptr) {
     return fail(ErrorKind::ssh, fmt::format("{}:{} sent no host key", host, port));
   }
-  const int type_mask =
-      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | key_type_bits(key_type);
-
   // The lock makes "not found, so pin" safe when several dmachine processes
   // meet a new machine at once.
   auto lock = lock_file(known_hosts.string() + ".lock", 30);
   DM_TRY(lock);
   auto hosts = load_known_hosts(session, known_hosts);
   DM_TRY(hosts);
-  libssh2_knownhost* found = nullptr;
-  int check = libssh2_knownhost_checkp(hosts->get(), host.c_str(), port, key, key_length,
-                                       type_mask, &found);
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
+  const std::string_view offered(key, key_length);
+  auto match = match_known_host(hosts->get(), host, port, offered, key_type);
+  DM_TRY(match);
+  if (*match == KnownHostMatch::matched) {
     return HostKeyCheck::matched;
   }
-  if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
-    // libssh2 compares keys of the same type only: a host that now offers a
-    // key of another type than the pinned one has changed too.
-    const int any_type = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW;
-    check = libssh2_knownhost_checkp(hosts->get(), host.c_str(), port, key, key_length, any_type,
-                                     &found);
-  }
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+  if (*match == KnownHostMatch::changed) {
     return fail(ErrorKind::host_key_changed,
                 fmt::format("the SSH host key of {} has changed since it was pinned in {}; this "
                             "may be an attack (or the host was reinstalled). Refusing to connect. "
                             "If the change is expected, delete that file to pin the new key",
                             known_hosts_name(host, port), known_hosts.string()));
   }
-  if (check == LIBSSH2_KNOWNHOST_CHECK_FAILURE) {
-    return fail(ErrorKind::ssh, fmt::format("check the host key of {}", host));
-  }
-  std::string name = known_hosts_name(host, port);
-  if (libssh2_knownhost_addc(hosts->get(), name.c_str(), nullptr, key, key_length, nullptr, 0,
-                             type_mask, nullptr) != 0) {
-    return fail(ErrorKind::ssh, fmt::format("pin the host key of {}", name));
-  }
+  DM_TRY(add_known_host(hosts->get(), host, port, offered, key_type));
   auto text = render_known_hosts(hosts->get());
   DM_TRY(text);
   DM_TRY_CTX(write_file_atomic(known_hosts, *text, 0600), "pin the host key");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <libssh2.h>
 #include <string>
+#include <string_view>
 
 namespace dm {
 
@@ -15,6 +16,17 @@ enum class HostKeyCheck { matched, pinned_now };
 // not there yet; a different key is a host_key_changed error.
 Result<HostKeyCheck> verify_or_pin_host_key(LIBSSH2_SESSION* session, const std::string& host,
                                             int port, const std::filesystem::path& known_hosts);
+
+// The file logic under verify_or_pin_host_key, on a libssh2 store read from a file
+// (the fuzz target drives it): whether host:port's entries match key (key_type is a
+// LIBSSH2_HOSTKEY_TYPE_*; a pinned key of another type is a change), adding it, and
+// every entry as known_hosts text.
+enum class KnownHostMatch { matched, not_found, changed };
+Result<KnownHostMatch> match_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host,
+                                        int port, std::string_view key, int key_type);
+Result<void> add_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host, int port,
+                            std::string_view key, int key_type);
+Result<std::string> render_known_hosts(LIBSSH2_KNOWNHOSTS* hosts);
 
 // The name OpenSSH uses for host:port in known_hosts ("h" or "[h]:p").
 std::string known_hosts_name(const std::string& host, int port);

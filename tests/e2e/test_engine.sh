@@ -22,6 +22,8 @@ ip_eng=$(dm ip eng)
   docker info --format '{{.ServerVersion}}' >"$work/version"
 ) && pass "docker info over TLS" || failed "docker info over TLS"
 check_eq "dmachine version NAME is the engine's" "$(cat "$work/version")" "$(dm version eng)"
+check_eq "version --format json of a machine" "{\"Name\":\"eng\",\"Version\":\"$(cat "$work/version")\"}" \
+  "$(dm version --format json eng)"
 check_contains "ls shows the engine version" "v$(cat "$work/version")" "$(dm ls --filter name=eng)"
 check_eq "ls URL" "tcp://$ip_eng:2376" "$(dm ls --format '{{.URL}}' --filter name=eng)"
 check_eq "provider label" "[provider=local]" "$(eval "$(dm env eng)"; docker info --format '{{.Labels}}')"

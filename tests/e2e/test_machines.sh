@@ -110,6 +110,13 @@ m2" "$(dm ls -q --filter name=m1 --filter name=m2)"
 check_eq "different filter keys AND" "" "$(dm ls -q --filter name=m1 --filter state=Stopped)"
 check_eq "ls --format" "m1 local Running
 m2 local Stopped" "$(dm ls --format '{{.Name}} {{.DriverName}} {{.State}}')"
+check_eq "ls --format json: one object per line" "m1 Running
+m2 Stopped" "$(dm ls --format json | python3 -c 'import json, sys
+for line in sys.stdin: d = json.loads(line); print(d["Name"], d["State"])')"
+check_eq "status --format json" '{"Name":"m1","DriverName":"local","State":"Running","Error":""}' \
+  "$(dm status --format json m1)"
+check_eq "status --format template" "m2 is Stopped" "$(dm status -f '{{.Name}} is {{.State}}' m2)"
+check_contains "version --format json" '{"Name":"dmachine","Version":"' "$(dm version --format json)"
 header=$(dm ls --format 'table {{.Name}}\t{{.State}}' | head -1)
 check_contains "ls --format table prints a header" "NAME" "$header"
 check_contains "ls table has the default columns" "NAME   ACTIVE   DRIVER   STATE" "$(dm ls | head -1)"

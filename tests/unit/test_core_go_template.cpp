@@ -74,3 +74,29 @@ TEST_CASE("ls --format: bad templates and unknown fields fail before any row", "
   REQUIRE_FALSE(rendered);
   CHECK_THAT(rendered.error().message, Catch::Contains("can't evaluate field Nope"));
 }
+
+TEST_CASE("a one-object --format: json on one line, or a strict template", "[go_template]") {
+  const nlohmann::ordered_json doc = {{"Name", "m<1>"}, {"State", "Running"}};
+  const dm::TemplateRun run{"status", dm::MissingKey::error, ""};
+  CHECK(*dm::render_object_format("json", doc, run) ==
+        "{\"Name\":\"m\\u003c1\\u003e\",\"State\":\"Running\"}\n");
+  CHECK(*dm::render_object_format("{{.Name}}\\t{{.State}}", doc, run) == "m<1>\tRunning\n");
+  auto unknown = dm::render_object_format("{{.Nope}}", doc, run);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message.find("executing \"status\"") != std::string::npos);
+}
+
+TEST_CASE("ls --format json prints one compact object per row", "[go_template]") {
+  dm::LsRow a;
+  a.name = "b";
+  a.state = "Running";
+  dm::LsRow b;
+  b.name = "a";
+  auto rendered = dm::render_ls_format({a, b}, "json");
+  REQUIRE(rendered);
+  auto newline = rendered->find('\n');
+  REQUIRE(newline != std::string::npos);
+  CHECK(nlohmann::json::parse(rendered->substr(0, newline))["Name"] == "a"); // sorted
+  CHECK(nlohmann::json::parse(rendered->substr(newline + 1))["State"] == "Running");
+  CHECK(std::count(rendered->begin(), rendered->end(), '\n') == 2);
+}
