@@ -89,7 +89,8 @@ bool is_success(long status) { return status >= 200 && status < 300; }
 bool feed_sink(Transfer& transfer, std::string_view chunk) {
   if (!transfer.sink_begun) {
     transfer.sink_begun = true;
-    transfer.sink_result = transfer.sink->begin(transfer.response.status, transfer.response.headers);
+    transfer.sink_result =
+        transfer.sink->begin(transfer.response.status, transfer.response.headers);
     if (!transfer.sink_result) {
       return false;
     }
@@ -114,7 +115,8 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
     return feed_sink(*transfer, std::string_view(data, bytes)) ? bytes : 0;
   }
   std::string& body = transfer->response.body;
-  body.append(data, std::min(bytes, k_unsunk_body_limit - std::min(body.size(), k_unsunk_body_limit)));
+  std::size_t room = k_unsunk_body_limit - std::min(body.size(), k_unsunk_body_limit);
+  body.append(data, std::min(bytes, room));
   return bytes;
 }
 
@@ -160,9 +162,11 @@ Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     // Never from https down to plain http.
+    auto same_letter = [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == b;
+    };
     bool secure = request.url.size() >= 8 &&
-                  std::equal(request.url.begin(), request.url.begin() + 8, "https://",
-                             [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+                  std::equal(request.url.begin(), request.url.begin() + 8, "https://", same_letter);
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https");
   }
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,

@@ -1,5 +1,6 @@
 #include "drivers/vm/image_cache.h"
 
+#include "core/digest.h"
 #include "core/machine_store.h"
 #include "core/printable.h"
 #include "drivers/vm/image_progress.h"
@@ -22,7 +23,9 @@ namespace {
 // file the server cannot continue, gets one fresh start.
 constexpr int k_max_downloads = 2;
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
 // Missing directories of dir made 0700 (existing ones are left as they are).
 Result<void> make_private_dirs(const fs::path& dir) {
@@ -96,7 +99,9 @@ Result<void> write_verified(const fs::path& path, const Digest& digest, const Fi
       path, fmt::format("{} {} {}\n", digest.to_string(), stamp.size, stamp.mtime_ns), 0644);
 }
 
-void remove_quietly(const fs::path& path) { ::unlink(path.c_str()); }
+void remove_quietly(const fs::path& path) {
+  ::unlink(path.c_str());
+}
 
 Result<std::string> read_sums_file(const fs::path& path, std::size_t limit) {
   auto stamp = stamp_of(path);
@@ -136,8 +141,8 @@ Result<bool> cached_copy_is_good(const fs::path& image, const fs::path& verified
       return true;
     }
   }
-  progress.note(fmt::format("the cached copy {} does not verify: downloading it again",
-                            image.string()));
+  progress.note(
+      fmt::format("the cached copy {} does not verify: downloading it again", image.string()));
   remove_quietly(verified);
   remove_quietly(image);
   return false;
@@ -164,17 +169,17 @@ Result<FileLock> lock_entry(const fs::path& lock_path, const std::string& url, P
 // "last-<16 hex>" names the entry last verified for an image URL checked against a remote
 // SUMS file, so that a create without network still finds it.
 fs::path last_entry_file(const ImageCacheDirs& dirs, const ImageSource& source) {
-  return dirs.images /
-         ("last-" + sha256_hex(source.url + "\n" + source.checksum.sums_url).substr(0, 16));
+  std::string key = hex_lower(sha256(source.url + "\n" + source.checksum.sums_url));
+  return dirs.images / ("last-" + key.substr(0, 16));
 }
 
 // The entry named by the URL's .last file while it is intact (its verification record
 // still matches the file); nullopt otherwise.
-std::optional<fs::path> last_verified_entry(const ImageCacheDirs& dirs,
-                                            const ImageSource& source) {
+std::optional<fs::path> last_verified_entry(const ImageCacheDirs& dirs, const ImageSource& source) {
   auto name = read_file(last_entry_file(dirs, source));
   if (!name || name->empty() || name->size() > 200 ||
-      name->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+      name->find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
           std::string::npos ||
       *name == "." || *name == "..") {
     return std::nullopt;
@@ -197,9 +202,8 @@ fs::path remember(const ImageSource& source, const ImageCacheDirs& dirs, const f
   return image;
 }
 
-Result<fs::path> fetch_url(const ImageSource& source, const ImageCacheDirs& dirs,
-                           HttpClient& http, Progress& progress,
-                           const ImageFetchOptions& options) {
+Result<fs::path> fetch_url(const ImageSource& source, const ImageCacheDirs& dirs, HttpClient& http,
+                           Progress& progress, const ImageFetchOptions& options) {
   auto expected = expected_digest(source, http, options);
   if (!expected && expected.error().kind != ErrorKind::interrupted &&
       !source.checksum.sums_url.empty()) {
@@ -228,9 +232,8 @@ Result<fs::path> fetch_url(const ImageSource& source, const ImageCacheDirs& dirs
   }
   DigestAlgorithm algorithm = *expected ? (*expected)->algorithm : DigestAlgorithm::sha256;
   for (int attempt = 1; attempt <= k_max_downloads; ++attempt) {
-    auto downloaded = download_to_part(source.url, part, algorithm,
-                                       *expected ? Resume::yes : Resume::no, http, progress,
-                                       options);
+    auto downloaded = download_to_part(
+        source.url, part, algorithm, *expected ? Resume::yes : Resume::no, http, progress, options);
     DM_TRY(downloaded);
     if (downloaded->start_over) {
       remove_quietly(part);
@@ -246,7 +249,8 @@ Result<fs::path> fetch_url(const ImageSource& source, const ImageCacheDirs& dirs
       return fail(fmt::format("checksum mismatch for {}: expected {}, got {}; the file was "
                               "discarded (check the checksum, or whether something between "
                               "here and the server alters the download)",
-                              source.url, (*expected)->to_string(), downloaded->digest.to_string()));
+                              source.url, (*expected)->to_string(),
+                              downloaded->digest.to_string()));
     }
     if (::chmod(part.c_str(), 0644) != 0) {
       return fail("chmod " + part.string() + ": " + errno_text(errno));
@@ -344,4 +348,3 @@ Result<fs::path> fetch_image(const ImageSource& source, const ImageCacheDirs& di
 }
 
 } // namespace dm::vm
-

@@ -1,5 +1,6 @@
 #include "drivers/vm/image_digest.h"
 
+#include "core/digest.h"
 #include "core/interrupt.h"
 #include "core/printable.h"
 
@@ -37,17 +38,6 @@ const EVP_MD* evp_for(DigestAlgorithm algorithm) {
   return algorithm == DigestAlgorithm::sha256 ? EVP_sha256() : EVP_sha512();
 }
 
-std::string to_hex(const unsigned char* bytes, unsigned int size) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += k_digits[bytes[i] >> 4];
-    hex += k_digits[bytes[i] & 0x0f];
-  }
-  return hex;
-}
-
 } // namespace
 
 std::string Digest::to_string() const {
@@ -72,9 +62,8 @@ Result<Digest> digest_from_hex(DigestAlgorithm algorithm, std::string_view hex) 
     }
   }
   if (hex.size() != want) {
-    return fail(ErrorKind::usage,
-                fmt::format("{} digest has {} hex digits, expected {}", algorithm_name(algorithm),
-                            hex.size(), want));
+    return fail(ErrorKind::usage, fmt::format("{} digest has {} hex digits, expected {}",
+                                              algorithm_name(algorithm), hex.size(), want));
   }
   return Digest{algorithm, lower(hex)};
 }
@@ -104,7 +93,9 @@ DigestHasher::DigestHasher(DigestAlgorithm algorithm)
 
 DigestHasher::~DigestHasher() = default;
 
-void DigestHasher::reset() { EVP_DigestInit_ex(m_state->context, evp_for(m_algorithm), nullptr); }
+void DigestHasher::reset() {
+  EVP_DigestInit_ex(m_state->context, evp_for(m_algorithm), nullptr);
+}
 
 void DigestHasher::update(std::string_view data) {
   EVP_DigestUpdate(m_state->context, data.data(), data.size());
@@ -115,13 +106,8 @@ Digest DigestHasher::finish() {
   unsigned int size = 0;
   EVP_DigestFinal_ex(m_state->context, bytes.data(), &size);
   reset();
-  return Digest{m_algorithm, to_hex(bytes.data(), size)};
-}
-
-std::string sha256_hex(std::string_view data) {
-  DigestHasher hasher(DigestAlgorithm::sha256);
-  hasher.update(data);
-  return hasher.finish().hex;
+  return Digest{m_algorithm,
+                hex_lower(std::string_view(reinterpret_cast<const char*>(bytes.data()), size))};
 }
 
 Result<std::uint64_t> hash_file_into(DigestHasher& hasher, const std::filesystem::path& path,

@@ -48,8 +48,6 @@ private:
   std::unique_ptr<State> m_state;
 };
 
-std::string sha256_hex(std::string_view data);
-
 // Feeds the first `limit` bytes of path (all of it when limit is -1) to hasher; stops with
 // ErrorKind::interrupted on Ctrl-C. on_bytes (optional) sees the running total.
 Result<std::uint64_t> hash_file_into(DigestHasher& hasher, const std::filesystem::path& path,

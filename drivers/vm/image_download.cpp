@@ -24,11 +24,17 @@ namespace {
 constexpr double k_megabyte = 1000.0 * 1000.0;
 constexpr int k_small_file_timeout_seconds = 60;
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
-double megabytes(std::uint64_t bytes) { return static_cast<double>(bytes) / k_megabyte; }
+double megabytes(std::uint64_t bytes) {
+  return static_cast<double>(bytes) / k_megabyte;
+}
 
-void remove_quietly(const fs::path& path) { ::unlink(path.c_str()); }
+void remove_quietly(const fs::path& path) {
+  ::unlink(path.c_str());
+}
 
 // Closes a descriptor on every path out.
 class OpenFile {
@@ -250,9 +256,8 @@ Result<std::string> fetch_small_file(const std::string& url, HttpClient& http,
 }
 
 Result<PartDownload> download_to_part(const std::string& url, const fs::path& part,
-                                      DigestAlgorithm algorithm, Resume resume,
-                                      HttpClient& http, Progress& progress,
-                                      const ImageFetchOptions& options) {
+                                      DigestAlgorithm algorithm, Resume resume, HttpClient& http,
+                                      Progress& progress, const ImageFetchOptions& options) {
   OpenFile file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (file.fd() < 0) {
     return fail("create " + part.string() + ": " + errno_text(errno));
@@ -281,7 +286,8 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
     auto hashed = hash_file_into(hasher, part, static_cast<std::int64_t>(existing),
                                  [&](std::uint64_t bytes) { checking.update(bytes); });
     DM_TRY(hashed);
-    progress.note(fmt::format("resuming the download of {} at {:.1f} MB", url, megabytes(existing)));
+    progress.note(
+        fmt::format("resuming the download of {} at {:.1f} MB", url, megabytes(existing)));
     request.headers["Range"] = fmt::format("bytes={}-", existing);
   }
   TransferMeter meter(progress, "downloading", subject);

@@ -33,9 +33,8 @@ enum class Resume { no, yes };
 // whether they were kept for the next run (an empty part, or one the server says is gone
 // (404/410), is removed). Redirects are followed; Ctrl-C ends it (ErrorKind::interrupted).
 Result<PartDownload> download_to_part(const std::string& url, const std::filesystem::path& part,
-                                      DigestAlgorithm algorithm, Resume resume,
-                                      HttpClient& http, Progress& progress,
-                                      const ImageFetchOptions& options);
+                                      DigestAlgorithm algorithm, Resume resume, HttpClient& http,
+                                      Progress& progress, const ImageFetchOptions& options);
 
 // A GET of a small file (at most options.sums_size_limit bytes, 60 s) into memory; any
 // status but 200 is an error.

@@ -27,8 +27,9 @@ std::uint64_t plain_step(std::uint64_t total) {
 } // namespace
 
 std::string format_transfer(std::uint64_t done, std::uint64_t total, double bytes_per_second) {
-  std::string rate = bytes_per_second > 0 ? fmt::format(", {:.1f} MB/s", bytes_per_second / k_megabyte)
-                                          : std::string();
+  std::string rate = bytes_per_second > 0
+                         ? fmt::format(", {:.1f} MB/s", bytes_per_second / k_megabyte)
+                         : std::string();
   if (total == 0) {
     return fmt::format("{:.1f} MB{}", static_cast<double>(done) / k_megabyte, rate);
   }
@@ -38,8 +39,8 @@ std::string format_transfer(std::uint64_t done, std::uint64_t total, double byte
   if (bytes_per_second > 0 && done < total) {
     eta = ", ETA " + format_duration(static_cast<double>(total - done) / bytes_per_second);
   }
-  return fmt::format("{}% of {:.1f} MB{}{}", percent, static_cast<double>(total) / k_megabyte,
-                     rate, eta);
+  return fmt::format("{}% of {:.1f} MB{}{}", percent, static_cast<double>(total) / k_megabyte, rate,
+                     eta);
 }
 
 TransferMeter::TransferMeter(Progress& progress, std::string verb, const std::string& subject)
@@ -61,8 +62,8 @@ void TransferMeter::start(std::uint64_t done, std::uint64_t total) {
 void TransferMeter::update(std::uint64_t done) {
   auto now = Clock::now();
   double seconds = std::chrono::duration<double>(now - m_started).count();
-  double rate = seconds > 0.05 ? static_cast<double>(done - std::min(done, m_start_bytes)) / seconds
-                               : 0.0;
+  double rate =
+      seconds > 0.05 ? static_cast<double>(done - std::min(done, m_start_bytes)) / seconds : 0.0;
   if (m_progress.style() == ProgressStyle::live) {
     if (now - m_last_live >= k_live_interval || (m_total > 0 && done >= m_total)) {
       m_last_live = now;

@@ -1,5 +1,6 @@
 #include "drivers/vm/image_source.h"
 
+#include "core/digest.h"
 #include "core/printable.h"
 
 #include <algorithm>
@@ -88,8 +89,8 @@ std::string_view url_path(std::string_view url) {
 
 // A plain base name: what a SUMS line may name and an image may be looked up by.
 bool is_plain_name(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." &&
-         name.find('/') == std::string_view::npos && !has_control(name);
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         !has_control(name);
 }
 
 Result<fs::path> local_path(std::string_view value, std::string_view what) {
@@ -108,14 +109,14 @@ Result<fs::path> local_path(std::string_view value, std::string_view what) {
     text = percent_decode(rest);
   }
   if (text.empty() || has_control(text)) {
-    return fail(ErrorKind::usage, fmt::format("{} \"{}\" is not a usable path", what,
-                                              printable(value)));
+    return fail(ErrorKind::usage,
+                fmt::format("{} \"{}\" is not a usable path", what, printable(value)));
   }
   std::error_code ec;
   fs::path absolute = fs::absolute(fs::path(text), ec);
   if (ec) {
-    return fail(ErrorKind::usage, fmt::format("{} \"{}\": {}", what, printable(value),
-                                              ec.message()));
+    return fail(ErrorKind::usage,
+                fmt::format("{} \"{}\": {}", what, printable(value), ec.message()));
   }
   return absolute.lexically_normal();
 }
@@ -180,7 +181,8 @@ std::optional<SumsLine> split_sums_line(std::string_view line) {
       if (close == std::string_view::npos || close < tag.size()) {
         return std::nullopt;
       }
-      return SumsLine{line.substr(tag.size(), close - tag.size()), line.substr(close + 4), algorithm};
+      return SumsLine{line.substr(tag.size(), close - tag.size()), line.substr(close + 4),
+                      algorithm};
     }
   }
   // GNU: "<hex> <mode><name>" with mode ' ' (text) or '*' (binary); a lone space is also seen.
@@ -197,7 +199,9 @@ std::optional<SumsLine> split_sums_line(std::string_view line) {
 
 } // namespace
 
-std::string ImageSource::display() const { return kind == Kind::url ? url : path.string(); }
+std::string ImageSource::display() const {
+  return kind == Kind::url ? url : path.string();
+}
 
 std::string ImageSource::file_name() const {
   if (kind == Kind::local_file) {
@@ -220,9 +224,8 @@ Result<void> check_download_url(std::string_view url) {
     return fail(ErrorKind::usage, "only http:// and https:// URLs can be downloaded");
   }
   if (url.size() > k_max_url_length) {
-    return fail(ErrorKind::usage,
-                fmt::format("the URL is {} characters long (at most {})", url.size(),
-                            k_max_url_length));
+    return fail(ErrorKind::usage, fmt::format("the URL is {} characters long (at most {})",
+                                              url.size(), k_max_url_length));
   }
   auto bad = std::find_if_not(url.begin(), url.end(), is_url_char);
   if (bad != url.end()) {
@@ -305,8 +308,8 @@ Result<Digest> find_in_sums(std::string_view sums_text, std::string_view file_na
   std::size_t start = 0;
   while (start < sums_text.size()) {
     auto end = sums_text.find('\n', start);
-    std::string_view line =
-        sums_text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    std::string_view line = sums_text.substr(
+        start, end == std::string_view::npos ? std::string_view::npos : end - start);
     start = end == std::string_view::npos ? sums_text.size() : end + 1;
     if (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
@@ -397,7 +400,7 @@ std::string cache_file_name(std::string_view url, const std::optional<Digest>& e
     return std::string(algorithm_name(expected->algorithm)) + "-" +
            sanitized(expected->hex.substr(0, 32)) + "-" + name;
   }
-  return "url-" + sha256_hex(url).substr(0, 16) + "-" + name;
+  return "url-" + hex_lower(sha256(url)).substr(0, 16) + "-" + name;
 }
 
 } // namespace dm::vm

@@ -16,8 +16,8 @@ namespace dm::vm {
 struct ChecksumSpec {
   enum class Kind { none, digest, sums };
   Kind kind = Kind::none;
-  Digest digest;            // Kind::digest
-  std::string sums_url;     // Kind::sums with an http(s) URL
+  Digest digest;                   // Kind::digest
+  std::string sums_url;            // Kind::sums with an http(s) URL
   std::filesystem::path sums_path; // Kind::sums with a local file
 };
 

@@ -34,12 +34,18 @@ bool send_all(int fd, const char* data, std::size_t size) {
 
 const char* reason(int status) {
   switch (status) {
-  case 200: return "OK";
-  case 206: return "Partial Content";
-  case 302: return "Found";
-  case 404: return "Not Found";
-  case 416: return "Range Not Satisfiable";
-  default: return "Status";
+  case 200:
+    return "OK";
+  case 206:
+    return "Partial Content";
+  case 302:
+    return "Found";
+  case 404:
+    return "Not Found";
+  case 416:
+    return "Range Not Satisfiable";
+  default:
+    return "Status";
   }
 }
 

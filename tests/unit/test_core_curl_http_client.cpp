@@ -12,9 +12,9 @@ namespace {
 // Records what it is given; fails on the write that would pass fail_after bytes.
 class RecordingSink final : public HttpBodySink {
 public:
-  Result<void> begin(int status, const std::map<std::string, std::string>& headers) override {
+  Result<void> begin(int code, const std::map<std::string, std::string>& headers) override {
     ++begins;
-    this->status = status;
+    status = code;
     length = headers.count("content-length") != 0 ? headers.at("content-length") : "";
     return {};
   }

@@ -1,5 +1,6 @@
 // The image cache against the real libcurl client and a real HTTP server on 127.0.0.1.
 #include "core/curl_http_client.h"
+#include "core/digest.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
 #include "drivers/vm/image_cache.h"
@@ -89,7 +90,7 @@ struct Fixture {
   ImageCacheDirs dirs = image_cache_dirs(store.path());
   ImageFetchOptions options;
   std::string image = random_bytes(3'000'000, 7);
-  std::string digest = "sha256:" + sha256_hex(image);
+  std::string digest = "sha256:" + hex_lower(sha256(image));
 
   Fixture() {
     options.stall_timeout_seconds = 2;
@@ -154,9 +155,8 @@ TEST_CASE("image download: verified, installed atomically, then served from the 
 TEST_CASE("image download: the digest comes from a SUMS file next to the image", "[vm_image]") {
   Fixture f;
   f.server.route("/d/disk.qcow2", {.body = f.image});
-  f.server.route("/d/SHA256SUMS",
-                 {.body = sha256_hex("other") + "  other.img\n" + sha256_hex(f.image) +
-                          " *disk.qcow2\n"});
+  f.server.route("/d/SHA256SUMS", {.body = hex_lower(sha256("other")) + "  other.img\n" +
+                                           hex_lower(sha256(f.image)) + " *disk.qcow2\n"});
   auto path = f.fetch(f.source("/d/disk.qcow2", f.server.url("/d/SHA256SUMS")));
   REQUIRE(path);
   CHECK(slurp(*path) == f.image);
@@ -172,8 +172,8 @@ TEST_CASE("image download: the digest comes from a SUMS file next to the image",
 
   auto missing = f.fetch(f.source("/d/disk.qcow2", f.server.url("/d/NOSUMS")));
   REQUIRE_FALSE(missing);
-  CHECK(mentions(missing.error().message, "checksum file: GET " + f.server.url("/d/NOSUMS") +
-                                              ": HTTP 404"));
+  CHECK(mentions(missing.error().message,
+                 "checksum file: GET " + f.server.url("/d/NOSUMS") + ": HTTP 404"));
 
   f.server.route("/d/HUGE", {.body = std::string(2 << 20, 'x')});
   auto huge = f.fetch(f.source("/d/disk.qcow2", f.server.url("/d/HUGE")));
@@ -192,9 +192,9 @@ TEST_CASE("image download: a checksum mismatch discards the file and says so", "
   std::string wrong = "sha256:" + std::string(64, '0');
   auto result = f.fetch(f.source("/disk.img", wrong));
   REQUIRE_FALSE(result);
-  CHECK(mentions(result.error().message,
-                 "checksum mismatch for " + f.server.url("/disk.img") + ": expected " + wrong +
-                     ", got " + f.digest + "; the file was discarded"));
+  CHECK(mentions(result.error().message, "checksum mismatch for " + f.server.url("/disk.img") +
+                                             ": expected " + wrong + ", got " + f.digest +
+                                             "; the file was discarded"));
   CHECK(entries(f.dirs.images).empty());
 }
 
@@ -228,8 +228,7 @@ TEST_CASE("image download: an interrupted download resumes with a Range request"
 
 TEST_CASE("image download: a server without Range support starts over", "[vm_image]") {
   Fixture f;
-  f.server.route("/disk.img",
-                 {.body = f.image, .ranges = false, .cuts = 1, .cut_after = 500'000});
+  f.server.route("/disk.img", {.body = f.image, .ranges = false, .cuts = 1, .cut_after = 500'000});
   auto source = f.source("/disk.img", f.digest);
   REQUIRE_FALSE(f.fetch(source));
   auto second = f.fetch(source);
@@ -255,8 +254,7 @@ TEST_CASE("image download: a resumed download that does not verify starts over o
   CHECK(mentions(f.log.str(), "the resumed download does not verify"));
 }
 
-TEST_CASE("image download: a complete partial file is installed without a transfer",
-          "[vm_image]") {
+TEST_CASE("image download: a complete partial file is installed without a transfer", "[vm_image]") {
   Fixture f;
   f.server.route("/disk.img", {.body = f.image});
   auto source = f.source("/disk.img", f.digest);
@@ -366,9 +364,9 @@ TEST_CASE("local images: verified and used in place, never changed", "[vm_image]
   CHECK(mentions(mismatch.error().message, "the file was not used (it is left as it is)"));
   CHECK(slurp(file) == f.image);
 
-  spill(f.store.path() / "SHA256SUMS", sha256_hex(f.image) + "  my disk.img\n");
-  auto with_sums = parse_image_source(file.string(), (f.store.path() / "SHA256SUMS").string(),
-                                      "--qemu-image");
+  spill(f.store.path() / "SHA256SUMS", hex_lower(sha256(f.image)) + "  my disk.img\n");
+  auto with_sums =
+      parse_image_source(file.string(), (f.store.path() / "SHA256SUMS").string(), "--qemu-image");
   REQUIRE(with_sums);
   CHECK(f.fetch(*with_sums));
 
@@ -437,8 +435,8 @@ TEST_CASE("image download child: interrupted", "[.vm_image_child]") {
   REQUIRE(source);
   ImageFetchOptions options;
   options.stall_timeout_seconds = 20;
-  auto result = fetch_image(*source, image_cache_dirs(std::getenv("DM_TEST_STORE")), http,
-                            progress, options);
+  auto result =
+      fetch_image(*source, image_cache_dirs(std::getenv("DM_TEST_STORE")), http, progress, options);
   REQUIRE_FALSE(result);
   CHECK(result.error().kind == ErrorKind::interrupted);
   CHECK(mentions(result.error().message, "interrupted; the partial download (0.3 MB) is kept"));
@@ -466,8 +464,8 @@ TEST_CASE("image download benchmark", "[.vm_image_bench]") {
   auto started = std::chrono::steady_clock::now();
   // Shown as a user sees it: live on a terminal, plain lines otherwise.
   Progress shown(std::cerr, progress_style_for_stderr());
-  auto path = fetch_image(f.source("/big.img", digest->to_string()), f.dirs, f.http, shown,
-                          f.options);
+  auto path =
+      fetch_image(f.source("/big.img", digest->to_string()), f.dirs, f.http, shown, f.options);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   REQUIRE(path);
@@ -484,8 +482,8 @@ TEST_CASE("image download benchmark", "[.vm_image_bench]") {
   double rehash =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - rehash_started).count();
   CHECK(f.server.count("/big.img") == 1);
-  WARN(megabytes << " MB (" << (megabytes << 20) << " bytes) in " << seconds << " s: "
-                 << static_cast<double>(megabytes << 20) / 1e6 / seconds
+  WARN(megabytes << " MB (" << (megabytes << 20) << " bytes) in " << seconds
+                 << " s: " << static_cast<double>(megabytes << 20) / 1e6 / seconds
                  << " MB/s (sha512 while writing); peak RSS before " << before.ru_maxrss / 1024
                  << " MiB, after " << after.ru_maxrss / 1024 << " MiB; cached fetch " << cached
                  << " s; cached fetch after touch (re-hash) " << rehash << " s");

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
-#include <vector>
 #include <sstream>
+#include <vector>
 
 using namespace dm;
 using namespace dm::vm;
@@ -109,7 +109,8 @@ TEST_CASE("image sources: untrusted values are refused with what to do", "[vm_im
   REQUIRE_FALSE(control);
   CHECK_FALSE(mentions(control.error().message, "\n"));
 
-  auto credentials = parse_image_source("https://user:secret@example.org/a.img", "", "--qemu-image");
+  auto credentials =
+      parse_image_source("https://user:secret@example.org/a.img", "", "--qemu-image");
   REQUIRE_FALSE(credentials);
   CHECK(mentions(credentials.error().message, "credentials"));
 
@@ -201,8 +202,8 @@ TEST_CASE("SUMS files: hostile content never matches and errors say why", "[vm_i
 
   CHECK_FALSE(find_in_sums("", name, "SHA256SUMS"));
   CHECK_FALSE(find_in_sums(std::string(1 << 20, 'x'), name, "SHA256SUMS"));
-  CHECK_FALSE(find_in_sums(std::string(1 << 16, '\n') + "SHA256 (" + std::string(1000, ')'),
-                           name, "SHA256SUMS"));
+  CHECK_FALSE(find_in_sums(std::string(1 << 16, '\n') + "SHA256 (" + std::string(1000, ')'), name,
+                           "SHA256SUMS"));
 }
 
 TEST_CASE("URL file names, sibling URLs and cache names", "[vm_image]") {
@@ -231,7 +232,8 @@ TEST_CASE("URL file names, sibling URLs and cache names", "[vm_image]") {
 }
 
 TEST_CASE("transfer progress: percent, speed and ETA; plain lines every 10%", "[vm_image]") {
-  CHECK(format_transfer(42'000'000, 100'000'000, 2'000'000) == "42% of 100.0 MB, 2.0 MB/s, ETA 0:29");
+  CHECK(format_transfer(42'000'000, 100'000'000, 2'000'000) ==
+        "42% of 100.0 MB, 2.0 MB/s, ETA 0:29");
   CHECK(format_transfer(5'000'000, 0, 0) == "5.0 MB");
   CHECK(format_transfer(100, 100, 50) == "100% of 0.0 MB, 0.0 MB/s");
   CHECK(format_transfer(0, 4'000'000'000, 1'000'000) == "0% of 4000.0 MB, 1.0 MB/s, ETA 1:06:40");
