@@ -1,6 +1,7 @@
 #include "drivers/vm/image_download.h"
 
 #include "core/printable.h"
+#include "core/unique_fd.h"
 #include "drivers/vm/image_progress.h"
 #include "drivers/vm/image_source.h"
 
@@ -35,23 +36,6 @@ double megabytes(std::uint64_t bytes) {
 void remove_quietly(const fs::path& path) {
   ::unlink(path.c_str());
 }
-
-// Closes a descriptor on every path out.
-class OpenFile {
-public:
-  explicit OpenFile(int fd) : m_fd(fd) {}
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
-  ~OpenFile() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  [[nodiscard]] int fd() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 Result<void> write_all(int fd, std::string_view data, const fs::path& path) {
   while (!data.empty()) {
@@ -258,18 +242,18 @@ Result<std::string> fetch_small_file(const std::string& url, HttpClient& http,
 Result<PartDownload> download_to_part(const std::string& url, const fs::path& part,
                                       DigestAlgorithm algorithm, Resume resume, HttpClient& http,
                                       Progress& progress, const ImageFetchOptions& options) {
-  OpenFile file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (file.fd() < 0) {
+  UniqueFd file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (file.get() < 0) {
     return fail("create " + part.string() + ": " + errno_text(errno));
   }
   struct stat info {};
-  if (::fstat(file.fd(), &info) != 0) {
+  if (::fstat(file.get(), &info) != 0) {
     return fail("stat " + part.string() + ": " + errno_text(errno));
   }
   auto existing = static_cast<std::uint64_t>(info.st_size);
   std::string subject = printable(url_file_name(url), 80);
   if (resume == Resume::no && existing > 0) {
-    if (::ftruncate(file.fd(), 0) != 0) {
+    if (::ftruncate(file.get(), 0) != 0) {
       return fail("truncate " + part.string() + ": " + errno_text(errno));
     }
     existing = 0;
@@ -291,12 +275,12 @@ Result<PartDownload> download_to_part(const std::string& url, const fs::path& pa
     request.headers["Range"] = fmt::format("bytes={}-", existing);
   }
   TransferMeter meter(progress, "downloading", subject);
-  PartFileSink sink(file.fd(), part, hasher, existing, meter);
+  PartFileSink sink(file.get(), part, hasher, existing, meter);
   request.body_sink = &sink;
   auto response = http.send(request);
 
   // Whatever happened, the part file keeps exactly the bytes that were hashed, durably.
-  if (::ftruncate(file.fd(), static_cast<off_t>(sink.size())) != 0 || ::fsync(file.fd()) != 0) {
+  if (::ftruncate(file.get(), static_cast<off_t>(sink.size())) != 0 || ::fsync(file.get()) != 0) {
     return fail("write " + part.string() + ": " + errno_text(errno));
   }
   if (sink.start_over()) {
