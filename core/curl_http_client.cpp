@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,12 +37,6 @@ struct EasyFree {
 struct SlistFree {
   void operator()(curl_slist* p) const { curl_slist_free_all(p); }
 };
-
-size_t write_body(char* data, size_t size, size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  body->append(data, size * count);
-  return size * count;
-}
 
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return std::isspace(c) == 0; };
@@ -83,7 +78,50 @@ struct Transfer {
   HttpResponse response;
   std::string what; // "GET https://..." for messages
   HttpRequest::ConnectOnly connect_only = HttpRequest::ConnectOnly::no;
+  HttpBodySink* sink = nullptr;
+  bool sink_begun = false;
+  Result<void> sink_result; // the sink's error that stopped the transfer
 };
+
+// What a response that bypasses the sink (an error page) keeps of its body.
+constexpr std::size_t k_unsunk_body_limit = 64 * 1024;
+
+bool is_success(long status) { return status >= 200 && status < 300; }
+
+// Hands a 2xx body to the sink (begin() once first); returns false when the sink failed.
+bool feed_sink(Transfer& transfer, std::string_view chunk) {
+  if (!transfer.sink_begun) {
+    transfer.sink_begun = true;
+    transfer.sink_result =
+        transfer.sink->begin(transfer.response.status, transfer.response.headers);
+    if (!transfer.sink_result) {
+      return false;
+    }
+  }
+  if (!chunk.empty()) {
+    transfer.sink_result = transfer.sink->write(chunk);
+  }
+  return static_cast<bool>(transfer.sink_result);
+}
+
+size_t write_body(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  std::size_t bytes = size * count;
+  if (transfer->sink == nullptr) {
+    transfer->response.body.append(data, bytes);
+    return bytes;
+  }
+  long status = 0;
+  curl_easy_getinfo(transfer->easy.get(), CURLINFO_RESPONSE_CODE, &status);
+  transfer->response.status = static_cast<int>(status);
+  if (is_success(status)) {
+    return feed_sink(*transfer, std::string_view(data, bytes)) ? bytes : 0;
+  }
+  std::string& body = transfer->response.body;
+  std::size_t room = k_unsunk_body_limit - std::min(body.size(), k_unsunk_body_limit);
+  body.append(data, std::min(bytes, room));
+  return bytes;
+}
 
 Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
   init_curl_once();
@@ -107,14 +145,33 @@ Result<std::unique_ptr<Transfer>> make_transfer(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  transfer->sink = request.body_sink;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &write_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer->response.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &write_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer->response.headers);
   long timeout_ms = request.timeout_ms > 0
                         ? request.timeout_ms
                         : 1000L * (request.timeout_seconds > 0 ? request.timeout_seconds : 10);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (request.stall_timeout_seconds > 0) {
+    // A big download has no fair total deadline; a stalled one still ends.
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout_seconds));
+  } else {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  }
+  if (request.redirects == HttpRequest::Redirects::follow) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    // Never from https down to plain http.
+    auto same_letter = [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == b;
+    };
+    bool secure = request.url.size() >= 8 &&
+                  std::equal(request.url.begin(), request.url.begin() + 8, "https://", same_letter);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https");
+  }
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    request.connect_timeout_ms > 0 ? static_cast<long>(request.connect_timeout_ms)
                                                   : timeout_ms);
@@ -196,6 +253,9 @@ Result<HttpResponse> transfer_outcome(Transfer& transfer, CURLcode rc) {
   if (rc == CURLE_ABORTED_BY_CALLBACK) {
     return fail(ErrorKind::interrupted, transfer.what + ": interrupted");
   }
+  if (rc == CURLE_WRITE_ERROR && !transfer.sink_result) {
+    return fail(transfer.sink_result.error().with_context(transfer.what));
+  }
   if (rc != CURLE_OK) {
     long os_errno = 0;
     curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
@@ -217,6 +277,9 @@ Result<HttpResponse> transfer_outcome(Transfer& transfer, CURLcode rc) {
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   transfer.response.status = static_cast<int>(status);
+  if (transfer.sink != nullptr && is_success(status) && !feed_sink(transfer, {})) {
+    return fail(transfer.sink_result.error().with_context(transfer.what));
+  }
   return std::move(transfer.response);
 }
 

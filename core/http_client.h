@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,16 @@ namespace dm {
 // direct: never through a proxy, whatever https_proxy/HTTPS_PROXY/ALL_PROXY say (a
 // machine's engine is reached directly); environment: libcurl's usual proxy variables.
 enum class ProxyUse { environment, direct };
+
+// Receives a 2xx response body as it arrives instead of HttpResponse::body (large downloads);
+// an error from either call aborts the transfer and is what send() returns.
+class HttpBodySink {
+public:
+  virtual ~HttpBodySink() = default;
+  // Once, before the first byte (also for an empty body): the status and lower-case headers.
+  virtual Result<void> begin(int status, const std::map<std::string, std::string>& headers) = 0;
+  virtual Result<void> write(std::string_view chunk) = 0;
+};
 
 struct HttpRequest {
   std::string method = "GET";
@@ -31,6 +42,14 @@ struct HttpRequest {
   int timeout_ms = 0;
   int connect_timeout_ms = 0;
   ProxyUse proxy = ProxyUse::environment;
+  // Streaming (not owned; outlives the request): 2xx bodies go there, other statuses keep
+  // at most 64 KiB of their body in HttpResponse::body.
+  HttpBodySink* body_sink = nullptr;
+  // When > 0, there is no total timeout: the transfer fails (kind timeout) once it stays
+  // under 1 KiB/s for this many seconds. For downloads of unknown length and duration.
+  int stall_timeout_seconds = 0;
+  // follow: up to 5 redirects, to http or https URLs (from https: to https only).
+  enum class Redirects { no, follow } redirects = Redirects::no;
   // ConnectOnly::yes opens the TCP connection to url's host and port and sends nothing:
   // a reachability check (the response is empty, status 0).
   enum class ConnectOnly { no, yes } connect_only = ConnectOnly::no;

@@ -6,6 +6,7 @@
 
 #include "core/interrupt.h"
 #include "core/shell_quote.h"
+#include "core/unique_fd.h"
 
 #include <cerrno>
 #include <chrono>
@@ -28,35 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-// Closes the descriptors it owns; -1 means none.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  [[nodiscard]] int get() const { return m_fd; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-
-private:
-  int m_fd = -1;
-};
+using Fd = UniqueFd;
 
 struct Pipe {
   Fd read;

@@ -63,6 +63,12 @@ void Progress::note(const std::string& text) {
   }
 }
 
+void Progress::update(const std::string& detail) {
+  if (m_style == ProgressStyle::live && !m_current.empty()) {
+    m_out << fmt::format("\r\033[K  ... {}{}: {}", m_prefix, m_current, detail) << std::flush;
+  }
+}
+
 ProgressStyle progress_style_for_stderr() {
   const char* term = std::getenv("TERM");
   bool dumb = term == nullptr || std::string(term) == "dumb";

@@ -22,6 +22,10 @@ public:
   void failed();
   // A line of its own (not a step).
   void note(const std::string& text);
+  // Live style: redraws the current step's line with detail after its name (a download's
+  // percent and speed); plain style: nothing (plain output reports with note()).
+  void update(const std::string& detail);
+  [[nodiscard]] ProgressStyle style() const { return m_style; }
 
 private:
   void finish(const char* mark, const char* word);

@@ -1,4 +1,5 @@
 #include "core/scp_protocol.h"
+#include "core/printable.h"
 
 #include <charconv>
 #include <fmt/format.h>
@@ -6,16 +7,6 @@
 namespace dm {
 
 namespace {
-
-// The name as it can be shown in a message: control characters escaped.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) {
-    auto byte = static_cast<unsigned char>(c);
-    out += byte < 0x20 || byte == 0x7f ? fmt::format("\\x{:02x}", byte) : std::string(1, c);
-  }
-  return out;
-}
 
 Result<ScpRecord> malformed(std::string_view line, std::string_view why) {
   return fail(ErrorKind::ssh, fmt::format("the remote scp sent a malformed record \"{}\": {}",

@@ -1,4 +1,5 @@
 #include "core/tcp_probe.h"
+#include "core/unique_fd.h"
 
 #include <cerrno>
 #include <chrono>
@@ -13,21 +14,7 @@ namespace dm {
 
 namespace {
 
-class Socket {
-public:
-  explicit Socket(int fd) : m_fd(fd) {}
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (m_fd >= 0) {
-      close(m_fd);
-    }
-  }
-  [[nodiscard]] int fd() const { return m_fd; }
-
-private:
-  int m_fd;
-};
+using Socket = UniqueFd;
 
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,23 +39,23 @@ ProbeResult probe_tcp(const std::string& host, int port, int timeout_ms, ReadFir
   for (addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
     Socket socket_fd(
         ::socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (socket_fd.fd() < 0) {
+    if (socket_fd.get() < 0) {
       continue;
     }
-    if (connect(socket_fd.fd(), address->ai_addr, address->ai_addrlen) != 0 &&
+    if (connect(socket_fd.get(), address->ai_addr, address->ai_addrlen) != 0 &&
         errno != EINPROGRESS) {
       result = {errno == ECONNREFUSED ? ProbeOutcome::refused : ProbeOutcome::unreachable, "",
                 std::strerror(errno)};
       continue;
     }
-    pollfd pfd{socket_fd.fd(), POLLOUT, 0};
+    pollfd pfd{socket_fd.get(), POLLOUT, 0};
     if (poll(&pfd, 1, remaining_ms(deadline)) <= 0) {
       result = {ProbeOutcome::timed_out, "", "connect timed out"};
       continue;
     }
     int so_error = 0;
     socklen_t length = sizeof(so_error);
-    getsockopt(socket_fd.fd(), SOL_SOCKET, SO_ERROR, &so_error, &length);
+    getsockopt(socket_fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &length);
     if (so_error != 0) {
       result = {so_error == ECONNREFUSED ? ProbeOutcome::refused : ProbeOutcome::unreachable, "",
                 std::strerror(so_error)};
@@ -81,11 +68,11 @@ ProbeResult probe_tcp(const std::string& host, int port, int timeout_ms, ReadFir
     std::string line;
     char buffer[256];
     while (line.find('\n') == std::string::npos && line.size() < 1024) {
-      pfd = {socket_fd.fd(), POLLIN, 0};
+      pfd = {socket_fd.get(), POLLIN, 0};
       if (poll(&pfd, 1, remaining_ms(deadline)) <= 0) {
         break;
       }
-      ssize_t got = ::read(socket_fd.fd(), buffer, sizeof(buffer));
+      ssize_t got = ::read(socket_fd.get(), buffer, sizeof(buffer));
       if (got <= 0) {
         break;
       }

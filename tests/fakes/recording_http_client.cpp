@@ -9,6 +9,14 @@ Result<HttpResponse> RecordingHttpClient::send(const HttpRequest& request) {
   }
   Result<HttpResponse> next = std::move(m_responses.front());
   m_responses.pop_front();
+  // As the real client: a 2xx body goes to the request's sink, not into the response.
+  if (next && request.body_sink != nullptr && next->status >= 200 && next->status < 300) {
+    DM_TRY(request.body_sink->begin(next->status, next->headers));
+    if (!next->body.empty()) {
+      DM_TRY(request.body_sink->write(next->body));
+    }
+    next->body.clear();
+  }
   return next;
 }
 

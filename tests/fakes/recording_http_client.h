@@ -1,6 +1,6 @@
 #pragma once
 // A fake HttpClient for tests: records every request and answers from a queue
-// (an empty queue answers with a transport error).
+// (an empty queue answers with a transport error); 2xx bodies go to a request's body_sink.
 #include "core/http_client.h"
 
 #include <deque>
