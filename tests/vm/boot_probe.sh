@@ -6,7 +6,8 @@
 #
 # Usage: boot_probe.sh [IMAGE_DIR]   (default: the output of build_test_image.sh)
 # Environment: DMVM_MEMORY (MiB, default 1024), DMVM_CPUS (default 1),
-#   DMVM_ACCEL (default tcg), DMVM_SEED_IF (cdrom | virtio, default cdrom),
+#   DMVM_ACCEL (default tcg), DMVM_TB_SIZE (TCG code cache in MiB, default 256;
+#   QEMU's own default is 1024, which costs that much resident memory), DMVM_SEED_IF (cdrom | virtio, default cdrom),
 #   DMVM_SSH_TIMEOUT (s, default 600), DMVM_LOG_DIR (copy the serial logs there).
 # Needs root: it makes bridge dmvmtest0 (10.213.250.1/24) and tap dmvmtest0t,
 # with no NAT and iptables rules that drop anything leaving that bridge.
@@ -26,6 +27,8 @@ k_docker_timeout=300
 memory=${DMVM_MEMORY:-1024}
 cpus=${DMVM_CPUS:-1}
 accel=${DMVM_ACCEL:-tcg}
+tb_size=${DMVM_TB_SIZE:-256}
+[ "$accel" != tcg ] || accel="tcg,tb-size=$tb_size"
 seed_if=${DMVM_SEED_IF:-cdrom}
 ssh_timeout=${DMVM_SSH_TIMEOUT:-600}
 
