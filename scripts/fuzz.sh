@@ -72,6 +72,10 @@ for name in "${targets[@]}"; do
   if [ -d "tests/fuzz/corpus/$name" ]; then
     cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   fi
+  # Past crashes are seeds too: each run checks that they stay fixed.
+  for crash in tests/fuzz/crashes/"$name"-*; do
+    [ -f "$crash" ] && cp "$crash" "$corpus/"
+  done
   # A dictionary of the input's tokens helps the mutator reach fields of the wrong type.
   dict=()
   case $name in

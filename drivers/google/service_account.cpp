@@ -53,29 +53,33 @@ std::string base64url(std::string_view bytes) {
 }
 
 Result<std::string> base64url_decode(std::string_view text) {
-  std::string standard(text);
+  std::string_view body = text;
+  for (int pad = 0; pad < 2 && !body.empty() && body.back() == '='; ++pad) {
+    body.remove_suffix(1); // optional padding, at most two
+  }
+  std::string standard(body);
   for (char& c : standard) {
     if (c == '-') {
       c = '+';
     } else if (c == '_') {
       c = '/';
-    } else if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '=') {
+    } else if (std::isalnum(static_cast<unsigned char>(c)) == 0) {
       return fail("not base64url: unexpected character");
     }
   }
-  while (standard.size() % 4 != 0) {
-    standard += '=';
+  if (standard.size() % 4 == 1) {
+    return fail("not base64url: wrong length");
   }
+  const size_t added = (4 - standard.size() % 4) % 4;
+  standard.append(added, '=');
   std::string out(standard.size() / 4 * 3, '\0');
   const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                      reinterpret_cast<const unsigned char*>(standard.data()),
                                      static_cast<int>(standard.size()));
-  if (length < 0) {
+  if (length < 0 || static_cast<size_t>(length) < added) {
     return fail("not base64url");
   }
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  size_t padding = standard.size() - standard.find_last_not_of('=') - 1;
-  out.resize(static_cast<size_t>(length) - padding);
+  out.resize(static_cast<size_t>(length) - added); // EVP_DecodeBlock counts padding as zeros
   return out;
 }
 

@@ -35,6 +35,14 @@ TEST_CASE("base64url turns RFC 7515 A.2's header and payload into its signing in
   CHECK_FALSE(dm::google::base64url_decode("ab+c"));
   CHECK_FALSE(dm::google::base64url_decode("ab\nc"));
   CHECK(*dm::google::base64url_decode("YQ") == "a");
+  CHECK(*dm::google::base64url_decode("YQ==") == "a");
+  CHECK(*dm::google::base64url_decode("YWI") == "ab");
+  CHECK(dm::google::base64url_decode("").value() == "");
+  // Found by fuzz_service_account: '=' inside the text, and lengths no encoder makes.
+  CHECK_FALSE(dm::google::base64url_decode("e=======5===="));
+  CHECK_FALSE(dm::google::base64url_decode("===="));
+  CHECK_FALSE(dm::google::base64url_decode("YQ==="));
+  CHECK_FALSE(dm::google::base64url_decode("YWJjZ"));
 }
 
 TEST_CASE("RS256 reproduces RFC 7515 A.2's signature with PKCS#8 and PKCS#1 keys",
