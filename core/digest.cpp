@@ -1,5 +1,6 @@
 #include "core/digest.h"
 
+#include <cctype>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -37,6 +38,33 @@ std::string base64(std::string_view bytes) {
                                      reinterpret_cast<const unsigned char*>(bytes.data()),
                                      static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(length));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '=') {
+      padding += 1;
+      if (i + 2 < text.size() || padding > 2) {
+        return std::nullopt;
+      }
+    } else if (padding > 0 || (std::isalnum(c) == 0 && c != '+' && c != '/')) {
+      return std::nullopt;
+    }
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()),
+                                     static_cast<int>(text.size()));
+  if (length < 0 || static_cast<size_t>(length) < padding) {
+    return std::nullopt;
+  }
+  out.resize(static_cast<size_t>(length) - padding); // EVP_DecodeBlock counts padding as zeros
   return out;
 }
 

@@ -1,9 +1,13 @@
 #include "ssh/known_hosts.h"
 
+#include "core/digest.h"
 #include "core/machine_store.h"
 
 #include <fmt/format.h>
+#include <cctype>
 #include <memory>
+#include <set>
+#include <vector>
 
 namespace dm {
 
@@ -40,7 +44,10 @@ Result<KnownHosts> load_known_hosts(LIBSSH2_SESSION* session, const std::filesys
   }
   std::error_code error;
   if (std::filesystem::exists(path, error)) {
-    if (libssh2_knownhost_readfile(hosts.get(), path.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+    auto text = read_file(path);
+    DM_TRY(text);
+    if (!check_known_hosts_text(*text) ||
+        libssh2_knownhost_readfile(hosts.get(), path.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
       return fail(ErrorKind::ssh,
                   fmt::format("read {}: not a valid known_hosts file; remove it to pin the "
                               "machine's host key again",
@@ -102,6 +109,55 @@ Result<void> add_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host, 
   if (libssh2_knownhost_addc(hosts, name.c_str(), nullptr, key.data(), key.size(), nullptr, 0,
                              type_mask, nullptr) != 0) {
     return fail(ErrorKind::ssh, fmt::format("pin the host key of {}", name));
+  }
+  return {};
+}
+
+Result<void> check_known_hosts_text(std::string_view text) {
+  static const std::set<std::string, std::less<>> k_key_types = {
+      "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+      "ssh-rsa"};
+  size_t number = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+    start = end == std::string_view::npos ? text.size() : end + 1;
+    ++number;
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    auto bad = [&](const char* why) {
+      return fail(ErrorKind::ssh, fmt::format("known_hosts line {}: {}", number, why));
+    };
+    std::vector<std::string_view> fields;
+    for (size_t at = 0; at < line.size();) {
+      size_t space = line.find(' ', at);
+      fields.push_back(line.substr(at, space == std::string_view::npos ? space : space - at));
+      at = space == std::string_view::npos ? line.size() : space + 1;
+    }
+    if (fields.size() < 3 || fields.size() > 4 || fields[0].empty()) {
+      return bad("expected HOSTS KEYTYPE KEY");
+    }
+    for (unsigned char c : fields[0]) {
+      if (std::isalnum(c) == 0 && std::string_view(".:[]-,|=+/_").find(static_cast<char>(c)) ==
+                                      std::string_view::npos) {
+        return bad("unexpected character in the host names");
+      }
+    }
+    if (k_key_types.count(fields[1]) == 0) {
+      return bad("not a key type dmachine pins");
+    }
+    auto blob = base64_decode(fields[2]);
+    // The blob starts with its own type as an SSH string: uint32 length, then the name.
+    if (!blob || blob->size() < 4 + fields[1].size() ||
+        static_cast<size_t>((static_cast<unsigned char>((*blob)[0]) << 24) |
+                            (static_cast<unsigned char>((*blob)[1]) << 16) |
+                            (static_cast<unsigned char>((*blob)[2]) << 8) |
+                            static_cast<unsigned char>((*blob)[3])) != fields[1].size() ||
+        blob->compare(4, fields[1].size(), fields[1]) != 0) {
+      return bad("the key does not match its type");
+    }
   }
   return {};
 }

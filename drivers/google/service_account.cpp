@@ -59,28 +59,18 @@ Result<std::string> base64url_decode(std::string_view text) {
   }
   std::string standard(body);
   for (char& c : standard) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (std::isalnum(static_cast<unsigned char>(c)) == 0) {
+    if (c == '-' || c == '_') {
+      c = c == '-' ? '+' : '/';
+    } else if (c == '+' || c == '/' || c == '=') {
       return fail("not base64url: unexpected character");
     }
   }
-  if (standard.size() % 4 == 1) {
-    return fail("not base64url: wrong length");
-  }
-  const size_t added = (4 - standard.size() % 4) % 4;
-  standard.append(added, '=');
-  std::string out(standard.size() / 4 * 3, '\0');
-  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(standard.data()),
-                                     static_cast<int>(standard.size()));
-  if (length < 0 || static_cast<size_t>(length) < added) {
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  auto decoded = base64_decode(standard);
+  if (!decoded) {
     return fail("not base64url");
   }
-  out.resize(static_cast<size_t>(length) - added); // EVP_DecodeBlock counts padding as zeros
-  return out;
+  return *decoded;
 }
 
 Result<std::string> rs256_sign(std::string_view pem_private_key, std::string_view input) {

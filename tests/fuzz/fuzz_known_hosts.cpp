@@ -1,7 +1,8 @@
 // A machine's known_hosts file (untrusted store content). Parsing it is libssh2's
 // (libssh2_knownhost_readfile); then ssh/known_hosts.cpp's own file logic runs on it,
-// as verify_or_pin_host_key does after a connection: match a host key (of the same
-// and of any type), pin it when it is not there, render every entry. No call may crash.
+// as verify_or_pin_host_key does after a connection: check the text, match a host key
+// (of the same and of any type), pin it when it is not there, render every entry. No
+// call may crash.
 #include "ssh/known_hosts.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -57,6 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dm::fuzz::check(ftruncate(fd, 0) == 0 && pwrite(fd, data, size, 0) == static_cast<ssize_t>(size),
                   "write the known_hosts file");
 
+  if (!dm::check_known_hosts_text(dm::fuzz::as_text(data, size))) {
+    return 0; // refused before libssh2 reads it, as load_known_hosts does
+  }
   LIBSSH2_KNOWNHOSTS* hosts = libssh2_knownhost_init(session);
   dm::fuzz::check(hosts != nullptr, "libssh2_knownhost_init");
   if (libssh2_knownhost_readfile(hosts, path.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0) {
