@@ -20,11 +20,6 @@ namespace {
 constexpr int k_ping_timeout_seconds = 10;
 constexpr int k_upgrade_wait_seconds = 60;
 
-std::string env_value(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
-
 } // namespace
 
 EngineSetup engine_setup_for(AppContext& context, LiveRestore live_restore) {

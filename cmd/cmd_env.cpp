@@ -13,11 +13,6 @@ namespace dm {
 
 namespace {
 
-std::string env_value(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
-
 std::string join_words(const std::vector<std::string>& words) {
   std::string line;
   for (const auto& word : words) {

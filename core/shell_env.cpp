@@ -3,6 +3,7 @@
 #include "core/machine_record.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <sstream>
 
@@ -278,6 +279,11 @@ std::string no_proxy_value(const std::string& existing, const std::string& ip) {
     }
   }
   return existing + "," + ip;
+}
+
+std::string env_value(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
 }
 
 } // namespace dm

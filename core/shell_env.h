@@ -37,4 +37,7 @@ std::string render_env_unset(ShellKind shell, const std::vector<std::string>& na
 // with ip appended once.
 std::string no_proxy_value(const std::string& existing, const std::string& ip);
 
+// The value of this process's environment variable name; "" when it is unset.
+std::string env_value(const char* name);
+
 } // namespace dm
