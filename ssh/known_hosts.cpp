@@ -139,10 +139,27 @@ Result<void> check_known_hosts_text(std::string_view text) {
     if (fields.size() < 3 || fields.size() > 4 || fields[0].empty()) {
       return bad("expected HOSTS KEYTYPE KEY");
     }
-    for (unsigned char c : fields[0]) {
-      if (std::isalnum(c) == 0 && std::string_view(".:[]-,|=+/_").find(static_cast<char>(c)) ==
-                                      std::string_view::npos) {
-        return bad("unexpected character in the host names");
+    if (fields[0].front() == '|') {
+      // A hashed name: |1|base64(20-byte salt)|base64(20-byte HMAC-SHA1), as OpenSSH writes it.
+      if (fields[0].rfind("|1|", 0) != 0) {
+        return bad("a hashed host name is |1|SALT|HASH");
+      }
+      const std::string_view hashed = fields[0].substr(3);
+      const auto bar = hashed.find('|');
+      if (bar == std::string_view::npos) {
+        return bad("a hashed host name is |1|SALT|HASH");
+      }
+      auto salt = base64_decode(hashed.substr(0, bar));
+      auto hash = base64_decode(hashed.substr(bar + 1));
+      if (!salt || salt->size() != 20 || !hash || hash->size() != 20) {
+        return bad("a hashed host name is |1|SALT|HASH");
+      }
+    } else {
+      for (unsigned char c : fields[0]) {
+        if (std::isalnum(c) == 0 &&
+            std::string_view(".:[]-,_").find(static_cast<char>(c)) == std::string_view::npos) {
+          return bad("unexpected character in the host names");
+        }
       }
     }
     if (k_key_types.count(fields[1]) == 0) {

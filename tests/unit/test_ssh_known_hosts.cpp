@@ -26,7 +26,7 @@ TEST_CASE("known_hosts lines dmachine writes are accepted", "[known_hosts]") {
   CHECK(dm::check_known_hosts_text(key_line("10.213.0.2", "ssh-ed25519") + "\n"));
   CHECK(dm::check_known_hosts_text("# comment\n\n" + key_line("[10.0.0.3]:2222", "ecdsa-sha2-nistp256") +
                                    " a-comment\n" +
-                                   key_line("|1|c2FsdA==|aGFzaA==", "ssh-rsa")));
+                                   key_line("|1|F1E1KeoE/eEWhi10WpGv4OdiO6Y=|3988QV0VE8wmZL7suNrYQLITLCg=", "ssh-rsa")));
 }
 
 TEST_CASE("known_hosts lines of another shape are refused, saying which", "[known_hosts]") {
@@ -40,6 +40,11 @@ TEST_CASE("known_hosts lines of another shape are refused, saying which", "[know
   CHECK_FALSE(dm::check_known_hosts_text("@cert-authority * ssh-ed25519 AAAA\n"));
   CHECK_FALSE(dm::check_known_hosts_text("host;rm ssh-ed25519 AAAA\n"));
   CHECK_FALSE(dm::check_known_hosts_text("onlyhost\n"));
+  // The fuzzer's second finding: a hashed name whose salt decodes short.
+  CHECK_FALSE(dm::check_known_hosts_text(key_line("|1||F1e|e", "ssh-ed25519")));
+  CHECK_FALSE(dm::check_known_hosts_text(key_line("|1|c2FsdA==|aGFzaA==", "ssh-ed25519")));
+  CHECK_FALSE(dm::check_known_hosts_text(key_line("a|b", "ssh-ed25519")));
+  CHECK_FALSE(dm::check_known_hosts_text(key_line("|9", "ssh-ed25519"))); // was out_of_range
   auto second = dm::check_known_hosts_text(key_line("a", "ssh-ed25519") + "\nb ssh-ed25519\n");
   REQUIRE_FALSE(second);
   CHECK(second.error().message.find("line 2") != std::string::npos);
