@@ -140,7 +140,7 @@ Result<void> with_machine_shell(AppContext& context, const std::string& name, St
   DM_TRY(machine);
   auto shell = open_machine_shell(context, *machine, start);
   DM_TRY(shell);
-  Progress progress(context.err, progress_style_for_stderr(), name + ": ");
+  StderrProgress progress(context.err, name + ": ");
   DM_TRY(work(**shell, *machine, progress));
   return context.store.save(machine->record);
 }

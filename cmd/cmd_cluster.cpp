@@ -117,10 +117,6 @@ EngineOptions engine_options_by_precedence(const EngineOptions& file, const Crea
   return merged_engine_options(file, given);
 }
 
-Progress cluster_progress(AppContext& context) {
-  return Progress(context.err, progress_style_for_stderr());
-}
-
 // The next free number for "<cluster>-<role>-N" names.
 int next_index(const ClusterRecord& record, NodeRole role) {
   const std::regex numbered(record.name + "-" + role_name(role) + "-([0-9]+)");
@@ -180,7 +176,7 @@ Result<int> set_roles(AppContext& context, std::vector<std::string> args, NodeRo
   DM_TRY(lock);
   auto record = load_cluster(context, name);
   DM_TRY(record);
-  Progress progress = cluster_progress(context);
+  StderrProgress progress(context.err);
   for (const auto& node : nodes) {
     auto changed = change_role(context, *record, node, role, progress);
     DM_TRY(changed);
@@ -292,7 +288,7 @@ Result<int> cluster_create(AppContext& context, std::vector<std::string> args) {
   if (!warning.empty()) {
     context.err << warning << "\n";
   }
-  Progress progress = cluster_progress(context);
+  StderrProgress progress(context.err);
   auto record = create_cluster(context, spec, flags.keep_on_failure ? KeepOnFailure::yes
                                                                     : KeepOnFailure::no,
                                progress);
@@ -337,7 +333,7 @@ Result<int> cluster_add(AppContext& context, std::vector<std::string> args) {
   auto more = numbered_nodes(name, NodeRole::worker, workers, next_index(*record, NodeRole::worker),
                              *labels);
   nodes.insert(nodes.end(), more.begin(), more.end());
-  Progress progress = cluster_progress(context);
+  StderrProgress progress(context.err);
   DM_TRY(add_nodes(context, *record, nodes,
                    keep_on_failure ? KeepOnFailure::yes : KeepOnFailure::no, progress));
   for (const auto& node : nodes) {
@@ -368,7 +364,7 @@ Result<int> cluster_remove_node(AppContext& context, std::vector<std::string> ar
   auto record = load_cluster(context, name);
   DM_TRY(record);
   for (const auto& node : nodes) {
-    Progress progress(context.err, progress_style_for_stderr(), node + ": ");
+    StderrProgress progress(context.err, node + ": ");
     DM_TRY(remove_node(context, *record, node, progress));
     context.out << fmt::format("Successfully removed node {} from cluster {}\n", node, name);
   }

@@ -40,7 +40,7 @@ Result<int> cmd_create(AppContext& context, std::vector<std::string> args) {
   request.keep_on_failure = flags.keep_on_failure ? KeepOnFailure::yes : KeepOnFailure::no;
 
   DM_TRY(check_create_request(context.store, request)); // before the first line of output
-  Progress progress(context.err, progress_style_for_stderr());
+  StderrProgress progress(context.err);
   context.err << fmt::format("Creating machine \"{}\" with the {} driver...\n", name,
                              (*driver)->name);
   auto created = create_from_context(context, request, progress, LiveRestore::yes);

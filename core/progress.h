@@ -1,20 +1,32 @@
 #pragma once
 // Progress of a multi-step operation on stderr: one line per step with its
-// duration; a live line on a terminal, plain timestamped lines otherwise.
+// duration; a live line on a terminal (a spinner and the elapsed time, redrawn
+// by a ticker thread), plain timestamped lines otherwise. NO_COLOR turns colour off.
 #include "core/result.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <iosfwd>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace dm {
 
 enum class ProgressStyle { plain, live };
+// Whether a live Progress redraws its line by itself while a step runs.
+enum class ProgressTicker { off, on };
+enum class ProgressColor { off, on };
 
 class Progress {
 public:
-  Progress(std::ostream& out, ProgressStyle style, std::string prefix = "");
+  Progress(std::ostream& out, ProgressStyle style, std::string prefix = "",
+           ProgressTicker ticker = ProgressTicker::off, ProgressColor color = ProgressColor::off);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
   // Ends the previous step (if any) and starts this one.
   void step(const std::string& name);
   // Ends the current step as done / failed.
@@ -28,17 +40,38 @@ public:
   [[nodiscard]] ProgressStyle style() const { return m_style; }
 
 private:
-  void finish(const char* mark, const char* word);
+  void finish(bool ok);
+  // The current step's live line; m_mutex held.
+  void draw_live();
+  void tick_loop();
 
   std::ostream& m_out;
   ProgressStyle m_style;
+  ProgressColor m_color;
   std::string m_prefix;
   std::string m_current;
+  std::string m_detail;
   std::chrono::steady_clock::time_point m_started;
+  unsigned m_frame = 0;
+
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_stopping = false;
+  std::thread m_ticker;
 };
 
 // live when fd 2 is a terminal and TERM is not "dumb".
 ProgressStyle progress_style_for_stderr();
+// Colour only on a live line, and never when NO_COLOR (no_color_env, may be null) is set to
+// a non-empty value (no-color.org).
+ProgressColor progress_color(ProgressStyle style, const char* no_color_env);
+
+// The Progress a command shows on stderr (err is the command's stderr stream): live with
+// a ticker and colour on a terminal as the environment allows, plain lines otherwise.
+class StderrProgress : public Progress {
+public:
+  explicit StderrProgress(std::ostream& err, std::string prefix = "");
+};
 
 // Runs one named step: shows it, runs body, marks it done or failed; a failure
 // comes back with the step's name in front.

@@ -261,5 +261,5 @@ TEST_CASE("transfer progress: percent, speed and ETA; plain lines every 10%", "[
   live.step("image a.img");
   TransferMeter live_meter(live, "downloading", "a.img");
   live_meter.start(500, 1000);
-  CHECK(mentions(live_out.str(), "\r\033[K  ... image a.img: downloading 50% of"));
+  CHECK(mentions(live_out.str(), "\r\033[K  - image a.img: downloading 50% of"));
 }
