@@ -1,5 +1,6 @@
 #include "app/lifecycle.h"
 
+#include "app/engine.h"
 #include "app/ssh_access.h"
 
 #include <cctype>
@@ -10,6 +11,26 @@ namespace dm {
 namespace {
 
 constexpr int k_ssh_wait_seconds = 120;
+
+Result<void> follow_new_address(AppContext& context, LoadedMachine& machine, RemoteShell& shell) {
+  nlohmann::json now = machine.driver->config();
+  if (now == machine.record.driver) {
+    return {};
+  }
+  auto address = [](const nlohmann::json& driver) {
+    auto it = driver.find("IPAddress");
+    return it != driver.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string old_ip = address(machine.record.driver);
+  machine.record.driver = std::move(now);
+  DM_TRY(context.store.save(machine.record));
+  if (old_ip.empty() || address(machine.record.driver) == old_ip) {
+    return {};
+  }
+  Progress progress(context.err, ProgressStyle::plain);
+  DM_TRY(regenerate_certs_work(context)(shell, machine, progress));
+  return context.store.save(machine.record);
+}
 
 } // namespace
 
@@ -83,6 +104,14 @@ ActionOutcome apply_action(AppContext& context, const std::string& name, Action 
     if (!shell) {
       outcome.error = fmt::format("Machine \"{}\" was {}, but SSH does not answer: {}", name,
                                   words.past, shell.error().message);
+      return outcome;
+    }
+    // A cloud instance may come back with another address: the record follows, and the
+    // engine's certificate is made again for it.
+    auto followed = follow_new_address(context, *machine, **shell);
+    if (!followed) {
+      outcome.error = fmt::format("Machine \"{}\" was {}, but its new address: {}", name,
+                                  words.past, followed.error().message);
       return outcome;
     }
   }
