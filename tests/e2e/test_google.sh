@@ -36,21 +36,47 @@ e2e_on_exit 'names=$(ls "$E2E_STORE/machines" 2>/dev/null); [ -n "$names" ] && t
 
 vectors=$DM_SOURCE_DIR/tests/vectors
 email=provisioner@example-project.iam.gserviceaccount.com
+# gcloud's application-default credentials (authorized user); the token_uri is set below.
+mkdir -p "$work/gcloud"
+cat >"$work/adc-user.json" <<'JSON'
+{"type": "authorized_user", "client_id": "e2e-client.apps.googleusercontent.com",
+ "client_secret": "e2e-client-secret-not-real", "refresh_token": "1//e2e-refresh-token-not-real"}
+JSON
 python3 "$DM_SOURCE_DIR/tests/emulators/gce/gce_emulator.py" \
   --service-account "$email=$vectors/jws/rfc7515-a2-rsa-public.spki.pem" \
+  --authorized-user "$work/adc-user.json" \
   --dmachine "$DMACHINE" --port-file "$work/port" --log "$work/emulator.log" \
-  --local-subnet "${GCE_LOCAL_SUBNET:-10.213.242.0/24}" --local-bridge "$gce_bridge" &
+  --local-subnet "${GCE_LOCAL_SUBNET:-10.213.242.0/24}" --local-bridge "$gce_bridge" 2>>"$work/emulator.stderr" &
 emu_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { cat "$work/emulator.log" >&2; failed "the emulator started"; e2e_finish; exit 1; }
 port=$(cat "$work/port")
 base=http://127.0.0.1:$port
 jq --arg u "$base/token" '.token_uri=$u' "$vectors/gce/auth/service-account-key.json" >"$work/sa.json"
+adc_file=$work/gcloud/application_default_credentials.json
 export GOOGLE_COMPUTE_ENDPOINT=$base/compute/v1/
 export GOOGLE_PROJECT=example-project
 # No gcloud file of the caller's may be used.
 export CLOUDSDK_CONFIG=$work/gcloud
 unset GOOGLE_APPLICATION_CREDENTIALS
+# An access token for the tests' own calls, as the driver gets one (signed JWT).
+sa_token() {
+  echo "$(curl -s --max-time 10 -X POST "$base/token" \
+  --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
+  --data-urlencode "assertion=$(python3 - "$work/sa.json" "$base/token" <<'PY'
+import json, sys, time, base64
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+k = json.load(open(sys.argv[1]))
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+now = int(time.time())
+inp = b(b'{"alg":"RS256","typ":"JWT"}') + "." + b(json.dumps({"iss": k["client_email"], "scope": "https://www.googleapis.com/auth/compute", "aud": sys.argv[2], "iat": now, "exp": now + 600}).encode())
+key = serialization.load_pem_private_key(k["private_key"].encode(), None)
+print(inp + "." + b(key.sign(inp.encode(), padding.PKCS1v15(), hashes.SHA256())))
+PY
+)" | jq -r .access_token)"
+}
+api() { curl -s --max-time 60 -H "Authorization: Bearer $token" "$@"; }
 emu() { curl -s --max-time 10 "$base/_emulator/$1" "${@:2}"; }
 state_count() { emu state | jq "[.instances[]?] | length"; }
 rules_count() { emu state | jq "[.firewalls[]?] | length"; }
@@ -85,6 +111,30 @@ emu inject -X POST -d '{"action":"instances.insert","code":"QUOTA_EXCEEDED","cou
 check_exit "create fails on a quota error" 1 dm create -d google --google-credentials "$work/sa.json" gquota
 out=$(cat /tmp/dm-e2e-last.out)
 check_contains "Google's quota message and code are shown" "QUOTA_EXCEEDED" "$out"
+check_eq "no instance in the emulator" "0" "$(state_count)"
+check_eq "no firewall rule in the emulator" "0" "$(rules_count)"
+check_eq "nothing in the store" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
+
+log "throttling beyond the retries: nothing left"
+emu inject -X POST -d '{"action":"instances.insert","code":429,"count":20}' >/dev/null
+check_exit "create fails when Google keeps answering 429" 1 \
+  dm create -d google --google-credentials "$work/sa.json" gthrottle
+check_contains "Google's reason is shown" "rateLimitExceeded" "$(cat /tmp/dm-e2e-last.out)"
+check_eq "six insert calls (the first and five retries)" "6" \
+  "$(emu stats | jq '.errors["compute.instances.insert 429"]')"
+emu inject/clear -X POST >/dev/null
+check_eq "no instance in the emulator" "0" "$(state_count)"
+check_eq "no firewall rule in the emulator" "0" "$(rules_count)"
+check_eq "nothing in the store" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
+
+log "Ctrl-C while the instance is being made: nothing left"
+"$DMACHINE" create -d google --google-credentials "$work/sa.json" gint >"$work/int.out" 2>&1 &
+create_pid=$!
+for _ in $(seq 1 100); do [ "$(state_count)" != 0 ] && break; sleep 0.2; done
+check_eq "the instance appeared" "1" "$(state_count)"
+kill -INT "$create_pid"
+wait "$create_pid"
+check_eq "create exits 130 after Ctrl-C" "130" "$?"
 check_eq "no instance in the emulator" "0" "$(state_count)"
 check_eq "no firewall rule in the emulator" "0" "$(rules_count)"
 check_eq "nothing in the store" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
@@ -155,28 +205,45 @@ check_eq "no firewall rule left in the emulator" "0" "$(rules_count)"
 check_eq "store entry gone" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
 
 log "rm when the instance is already gone"
-check_exit "create g2" 0 dm create -d google --google-credentials "$work/sa.json" g2
-token=$(curl -s --max-time 10 -X POST "$base/token" \
-  --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
-  --data-urlencode "assertion=$(python3 - "$work/sa.json" "$base/token" <<'PY'
-import json, sys, time, base64
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
-k = json.load(open(sys.argv[1]))
-b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-now = int(time.time())
-inp = b(b'{"alg":"RS256","typ":"JWT"}') + "." + b(json.dumps({"iss": k["client_email"], "scope": "https://www.googleapis.com/auth/compute", "aud": sys.argv[2], "iat": now, "exp": now + 600}).encode())
-key = serialization.load_pem_private_key(k["private_key"].encode(), None)
-print(inp + "." + b(key.sign(inp.encode(), padding.PKCS1v15(), hashes.SHA256())))
-PY
-)" | jq -r .access_token)
-curl -s --max-time 60 -X DELETE -H "Authorization: Bearer $token" \
-  "$base/compute/v1/projects/example-project/zones/us-central1-a/instances/g2" >/dev/null
+jq --arg u "$base/token" '.token_uri=$u' "$work/adc-user.json" >"$adc_file"
+emu inject -X POST -d '{"action":"instances.insert","code":503,"count":2}' >/dev/null
+check_exit "create g2 with gcloud's application-default credentials, through two 503s" 0 \
+  dm create -d google g2
+check_eq "config.json says application-default" "application-default" \
+  "$(jq -r .Driver.CredentialsSource "$E2E_STORE/machines/g2/config.json")"
+check_eq "the two 503s were retried" "2" "$(emu stats | jq '.errors["compute.instances.insert 503"]')"
+check_eq "no refresh token in the store" "0" "$(grep -rl 'e2e-refresh-token\|e2e-client-secret' "$E2E_STORE" | wc -l)"
+token=$(sa_token)
+api -X DELETE "$base/compute/v1/projects/example-project/zones/us-central1-a/instances/g2" >/dev/null
 for _ in $(seq 1 60); do [ "$(state_count)" = 0 ] && break; sleep 0.5; done
 check_eq "the instance was deleted behind dmachine's back" "0" "$(state_count)"
 check_exit "rm of a machine whose instance is gone" 0 dm rm -y g2
 check_eq "its firewall rules went too" "0" "$(rules_count)"
 
-check_eq "emulator saw no API call without a valid token from dmachine" "null" \
-  "$(emu stats | jq '.errors["compute.instances.insert"]["401"]')"
+log "--google-use-existing: an instance made outside dmachine is taken over and left on rm"
+api -X POST -H 'Content-Type: application/json' \
+  "$base/compute/v1/projects/example-project/zones/us-central1-a/instances" -d '{
+  "name": "gex", "machineType": "zones/us-central1-a/machineTypes/e2-small",
+  "tags": {"items": ["mine"]},
+  "disks": [{"boot": true, "autoDelete": true, "type": "PERSISTENT",
+             "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12"}}],
+  "networkInterfaces": [{"network": "global/networks/default",
+                         "accessConfigs": [{"name": "External NAT", "type": "ONE_TO_ONE_NAT"}]}]}' >/dev/null
+for _ in $(seq 1 120); do
+  [ "$(emu state | jq -r '.instances[] | select(.name=="gex") | .status')" = RUNNING ] && break
+  sleep 0.5
+done
+check_exit "create --google-use-existing" 0 dm create -d google --google-use-existing gex
+check_eq "ssh into the taken-over instance" "docker-user" "$(dm ssh gex -- id -un)"
+check_eq "the instance carries dmachine's tag" '["dmachine","mine"]' \
+  "$(emu state | jq -c '.instances[] | select(.name=="gex") | .tags | sort')"
+check_exit "rm of the taken-over machine" 0 dm rm -y gex
+check_eq "the instance stays, with its own tags only" '["mine"]' \
+  "$(emu state | jq -c '.instances[] | select(.name=="gex") | .tags')"
+check_eq "dmachine's firewall rules went" "0" "$(rules_count)"
+api -X DELETE "$base/compute/v1/projects/example-project/zones/us-central1-a/instances/gex" >/dev/null
+for _ in $(seq 1 60); do [ "$(state_count)" = 0 ] && break; sleep 0.5; done
+
+check_eq "dmachine made no API call without a valid token (the only 401 is the test's own)" "1" \
+  "$(emu stats | jq '[.errors | to_entries[] | select(.key | endswith(" 401"))] | length')"
 e2e_finish
