@@ -300,7 +300,9 @@ public:
       spec.disk_type = m_disk_type;
       spec.network = m_network;
       spec.subnetwork = m_subnetwork;
-      spec.nat_ip = m_address;
+      auto address = static_address();
+      DM_TRY(address);
+      spec.nat_ip = *address;
       spec.external_ip = !m_use_internal_ip_only;
       spec.preemptible = m_preemptible;
       spec.tags = instance_tags();
@@ -364,12 +366,17 @@ public:
     return google::gce_machine_state(instance->status);
   }
 
+  // Asked of the API each time, as docker-machine does: an instance that was stopped
+  // and started may have another external address.
   Result<std::string> ip() override {
-    if (m_ip.empty()) {
-      DM_TRY(refresh_ip());
-    }
-    if (m_ip.empty()) {
+    auto instance = get_instance();
+    DM_TRY(instance);
+    if (instance->status != "RUNNING") {
       return fail(ErrorKind::not_running, "Host is not running");
+    }
+    remember_ip(*instance);
+    if (m_ip.empty()) {
+      return fail(ErrorKind::not_running, "the instance has no address yet");
     }
     return m_ip;
   }
@@ -419,6 +426,31 @@ private:
         *m_context.http_client, *m_tokens, *endpoint, 6, std::chrono::seconds(120),
         [](std::chrono::milliseconds pause) { std::this_thread::sleep_for(pause); }});
     return m_caller.get();
+  }
+
+  // --google-address: an IPv4 address as it is, or the name of a reserved regional address.
+  Result<std::string> static_address() {
+    if (m_address.empty() || m_address.find_first_not_of("0123456789.") == std::string::npos) {
+      return m_address;
+    }
+    if (!valid_name(m_address)) {
+      return fail(ErrorKind::usage,
+                  fmt::format("--google-address \"{}\" is neither an IPv4 address nor an "
+                              "address name",
+                              m_address));
+    }
+    auto api = caller();
+    DM_TRY(api);
+    const std::string region = m_zone.substr(0, m_zone.find_last_of('-'));
+    auto body = google::compute_call(
+        **api, "GET", fmt::format("projects/{}/regions/{}/addresses/{}", m_project, region,
+                                  m_address));
+    DM_TRY_CTX(body, "--google-address");
+    auto doc = json::parse(*body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("address") || !doc["address"].is_string()) {
+      return fail(fmt::format("the reserved address \"{}\" has no address", m_address));
+    }
+    return doc["address"].get<std::string>();
   }
 
   [[nodiscard]] std::string instance_path() const {

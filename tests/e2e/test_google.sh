@@ -203,6 +203,8 @@ check_exit "restart" 0 dm restart g1
 check_eq "ssh after restart" "docker-user" "$(dm ssh g1 -- id -un)"
 check_exit "kill" 0 dm kill g1
 check_eq "state Stopped after kill" "Stopped" "$(dm status g1)"
+check_exit "ip of a stopped machine fails" 1 dm ip g1
+check_contains "saying it is not running" "not running" "$(cat /tmp/dm-e2e-last.out)"
 
 log "rm"
 check_exit "rm" 0 dm rm -y g1
