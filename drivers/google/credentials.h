@@ -16,8 +16,8 @@ namespace dm::google {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 struct CredentialsPlace {
-  std::string source; // "--google-credentials", "GOOGLE_APPLICATION_CREDENTIALS",
-                      // "application-default", "metadata-server"
+  std::string source;         // "--google-credentials", "GOOGLE_APPLICATION_CREDENTIALS",
+                              // "application-default", "metadata-server"
   std::filesystem::path path; // the file, "" for the metadata server
 };
 
@@ -30,9 +30,8 @@ Result<CredentialsPlace> find_credentials(const std::string& flag_path, const En
                                           const std::filesystem::path& dmi_product_name);
 
 // The token provider for a place: its file is read (service_account or authorized_user).
-Result<std::unique_ptr<TokenProvider>> token_provider_for(const CredentialsPlace& place,
-                                                          HttpClient& http,
-                                                          std::function<long long()> now);
+Result<std::unique_ptr<TokenProvider>>
+token_provider_for(const CredentialsPlace& place, HttpClient& http, std::function<long long()> now);
 
 // The process environment.
 EnvLookup process_env();

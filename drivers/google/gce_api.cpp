@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <random>
+#include <regex>
 #include <thread>
 
 namespace dm::google {
@@ -16,7 +17,9 @@ constexpr int k_wait_call_timeout_seconds = 150;
 constexpr std::chrono::milliseconds k_backoff_base{500};
 constexpr std::chrono::milliseconds k_backoff_cap{16000};
 
-bool retryable(int status) { return status == 429 || status >= 500; }
+bool retryable(int status) {
+  return status == 429 || status >= 500;
+}
 
 std::chrono::milliseconds backoff(int attempt) {
   thread_local std::mt19937 random(std::random_device{}());
@@ -46,11 +49,13 @@ Result<std::string> compute_endpoint(const std::string& override_url) {
   if (override_url.empty()) {
     return std::string(k_compute_endpoint);
   }
-  if (!secure_or_loopback_url(override_url) || override_url.find_first_of(" \t\r\n?#") !=
-                                                    std::string::npos) {
+  // The bearer token goes there: Google's own hosts, or a local emulator.
+  static const std::regex allowed(
+      R"((https://([a-z0-9-]+\.)*googleapis\.com|http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?)(/[A-Za-z0-9._~/-]*)?)");
+  if (!std::regex_match(override_url, allowed)) {
     return fail(ErrorKind::usage,
-                fmt::format("--google-endpoint \"{}\" is not an https URL (http only to "
-                            "127.0.0.1 or localhost)",
+                fmt::format("--google-endpoint \"{}\" is neither an https URL of "
+                            "googleapis.com nor http to 127.0.0.1 or localhost (an emulator)",
                             override_url));
   }
   std::string url = override_url;
@@ -102,8 +107,8 @@ Result<std::string> compute_call(ComputeCaller& caller, const std::string& metho
                                   ? k_wait_call_timeout_seconds
                                   : k_call_timeout_seconds;
     auto response = caller.http.send(request);
-    const bool out_of_time = attempt >= caller.attempts ||
-                             std::chrono::steady_clock::now() - started > caller.budget;
+    const bool out_of_time =
+        attempt >= caller.attempts || std::chrono::steady_clock::now() - started > caller.budget;
     if (!response) {
       if (response.error().kind == ErrorKind::interrupted || out_of_time) {
         return fail(response.error().with_context("Compute Engine " + method + " " + shown_path));

@@ -71,14 +71,14 @@ json instance_insert_body(const GceInstanceSpec& spec) {
       {"description", "docker host made by dmachine"},
       {"machineType", "zones/" + spec.zone + "/machineTypes/" + spec.machine_type},
       {"tags", {{"items", spec.tags}}},
-      {"disks", json::array({{{"boot", true},
-                              {"autoDelete", true},
-                              {"type", "PERSISTENT"},
-                              {"initializeParams",
-                               {{"sourceImage", spec.source_image},
-                                {"diskSizeGb", std::to_string(spec.disk_size_gb)},
-                                {"diskType", "zones/" + spec.zone + "/diskTypes/" +
-                                                 spec.disk_type}}}}})},
+      {"disks",
+       json::array({{{"boot", true},
+                     {"autoDelete", true},
+                     {"type", "PERSISTENT"},
+                     {"initializeParams",
+                      {{"sourceImage", spec.source_image},
+                       {"diskSizeGb", std::to_string(spec.disk_size_gb)},
+                       {"diskType", "zones/" + spec.zone + "/diskTypes/" + spec.disk_type}}}}})},
       {"networkInterfaces", json::array({nic})},
       {"metadata",
        {{"items", json::array({{{"key", "ssh-keys"},
@@ -118,9 +118,9 @@ FirewallRule engine_rule(const std::string& network, int engine_port) {
   FirewallRule rule;
   rule.name = rule_name("dmachine-engine", network);
   rule.target_tag = k_machine_tag;
-  rule.body = rule_body(rule.name, network, "SSH and the Docker engine of dmachine's machines",
-                        json::array({{{"IPProtocol", "tcp"},
-                                      {"ports", {"22", std::to_string(engine_port)}}}}));
+  rule.body = rule_body(
+      rule.name, network, "SSH and the Docker engine of dmachine's machines",
+      json::array({{{"IPProtocol", "tcp"}, {"ports", {"22", std::to_string(engine_port)}}}}));
   rule.body["sourceRanges"] = {"0.0.0.0/0"};
   rule.body["targetTags"] = {rule.target_tag};
   return rule;

@@ -19,7 +19,8 @@ using nlohmann::json;
 
 constexpr const char* k_default_zone = "us-central1-a";
 constexpr const char* k_default_machine_type = "n1-standard-1";
-constexpr const char* k_default_image_family = "projects/debian-cloud/global/images/family/debian-12";
+constexpr const char* k_default_image_family =
+    "projects/debian-cloud/global/images/family/debian-12";
 constexpr const char* k_default_user = "docker-user";
 constexpr const char* k_default_service_account = "default";
 constexpr const char* k_default_scopes =
@@ -61,8 +62,8 @@ bool safe_path(const std::string& text) {
     return false;
   }
   for (char c : text) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.' || c == '/' || c == ':')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.' || c == '/' || c == ':')) {
       return false;
     }
   }
@@ -76,6 +77,20 @@ std::string image_path(const std::string& image) {
     return image.substr(at);
   }
   return "projects/" + image;
+}
+
+// A list of strings from the stored record (untrusted): other elements are skipped.
+std::vector<std::string> strings_at(const json& config, const char* key) {
+  std::vector<std::string> values;
+  auto it = config.find(key);
+  if (it != config.end() && it->is_array()) {
+    for (const auto& item : *it) {
+      if (item.is_string()) {
+        values.push_back(item.get<std::string>());
+      }
+    }
+  }
+  return values;
 }
 
 long long unix_now() {
@@ -105,14 +120,14 @@ public:
     m_project = config.value("Project", "");
     m_tags = config.value("Tags", "");
     m_use_existing = config.value("UseExisting", false);
-    m_open_ports = config.value("OpenPorts", std::vector<std::string>{});
+    m_open_ports = strings_at(config, "OpenPorts");
     m_endpoint = config.value("Endpoint", "");
     m_credentials_source = config.value("CredentialsSource", "");
     m_credentials_path = config.value("CredentialsPath", "");
-    m_firewall_rules = config.value("FirewallRules", std::vector<std::string>{});
-    m_firewall_tags = config.value("FirewallTags", std::vector<std::string>{});
+    m_firewall_rules = strings_at(config, "FirewallRules");
+    m_firewall_tags = strings_at(config, "FirewallTags");
     m_instance_owned = config.value("InstanceOwned", false);
-    m_added_tags = config.value("AddedTags", std::vector<std::string>{});
+    m_added_tags = strings_at(config, "AddedTags");
   }
 
   [[nodiscard]] json config() const override {
@@ -186,27 +201,20 @@ public:
     if (m_project.empty()) {
       return fail(ErrorKind::usage, "no Google Cloud Project name specified (--google-project)");
     }
-    for (auto [flag, value] : {std::pair{"google-project", &m_project},
-                               std::pair{"google-zone", &m_zone},
-                               std::pair{"google-machine-type", &m_machine_type},
+    DM_TRY(check_path_names());
+    for (auto [flag, value] : {std::pair{"google-machine-type", &m_machine_type},
                                std::pair{"google-disk-type", &m_disk_type}}) {
       if (!safe_path(*value) || value->find('/') != std::string::npos) {
         return fail(ErrorKind::usage, fmt::format("--{} \"{}\" is not a name", flag, *value));
       }
     }
-    for (auto [flag, value] : {std::pair{"google-network", &m_network},
-                               std::pair{"google-subnetwork", &m_subnetwork},
-                               std::pair{"google-machine-image", &m_machine_image}}) {
+    for (auto [flag, value] :
+         {std::pair{"google-network", &m_network}, std::pair{"google-subnetwork", &m_subnetwork},
+          std::pair{"google-machine-image", &m_machine_image}}) {
       if (!value->empty() && !safe_path(*value)) {
-        return fail(ErrorKind::usage, fmt::format("--{} \"{}\" is not a name or path", flag,
-                                                  *value));
+        return fail(ErrorKind::usage,
+                    fmt::format("--{} \"{}\" is not a name or path", flag, *value));
       }
-    }
-    if (!valid_name(m_context.machine_name)) {
-      return fail(ErrorKind::usage,
-                  fmt::format("\"{}\" cannot be a Compute Engine instance name (lower-case "
-                              "letters, digits and dashes, starting with a letter, at most 63)",
-                              m_context.machine_name));
     }
     if (m_ssh_user.empty() || !valid_name(m_ssh_user)) {
       return fail(ErrorKind::usage,
@@ -217,8 +225,8 @@ public:
       DM_TRY(google::parse_open_port(port));
     }
     DM_TRY(google::compute_endpoint(m_endpoint));
-    auto place = google::find_credentials(options.get("google-credentials"),
-                                          google::process_env(), k_dmi_product_name);
+    auto place = google::find_credentials(options.get("google-credentials"), google::process_env(),
+                                          k_dmi_product_name);
     DM_TRY(place);
     m_credentials_source = place->source;
     m_credentials_path = place->path.string();
@@ -233,8 +241,8 @@ public:
     auto api = caller();
     DM_TRY(api);
     // Credentials, project and zone in one call.
-    DM_TRY(google::compute_call(**api, "GET", fmt::format("projects/{}/zones/{}", m_project,
-                                                          m_zone)));
+    DM_TRY(
+        google::compute_call(**api, "GET", fmt::format("projects/{}/zones/{}", m_project, m_zone)));
     auto existing = get_instance();
     if (m_use_existing) {
       if (!existing) {
@@ -310,12 +318,12 @@ public:
       spec.ssh_public_key = public_key;
       spec.service_account = m_service_account;
       spec.scopes = split_commas(m_scopes);
-      DM_TRY(google::compute_operation(
-          **api, m_project, "POST",
-          fmt::format("projects/{}/zones/{}/instances?requestId={}", m_project, m_zone,
-                      google::random_request_id()),
-          google::instance_insert_body(spec).dump(), k_instance_timeout,
-          fmt::format("create instance \"{}\"", m_context.machine_name)));
+      DM_TRY(
+          google::compute_operation(**api, m_project, "POST",
+                                    fmt::format("projects/{}/zones/{}/instances?requestId={}",
+                                                m_project, m_zone, google::random_request_id()),
+                                    google::instance_insert_body(spec).dump(), k_instance_timeout,
+                                    fmt::format("create instance \"{}\"", m_context.machine_name)));
     }
     return refresh_ip();
   }
@@ -398,10 +406,28 @@ public:
   [[nodiscard]] int ssh_wait_seconds() const override { return 180; }
 
 private:
+  // The names that go into every URL path (from flags, or from a stored record).
+  Result<void> check_path_names() const {
+    for (auto [flag, value] :
+         {std::pair{"google-project", &m_project}, std::pair{"google-zone", &m_zone}}) {
+      if (!safe_path(*value) || value->find('/') != std::string::npos) {
+        return fail(ErrorKind::usage, fmt::format("--{} \"{}\" is not a name", flag, *value));
+      }
+    }
+    if (!valid_name(m_context.machine_name)) {
+      return fail(ErrorKind::usage,
+                  fmt::format("\"{}\" cannot be a Compute Engine instance name (lower-case "
+                              "letters, digits and dashes, starting with a letter, at most 63)",
+                              m_context.machine_name));
+    }
+    return {};
+  }
+
   Result<ComputeCaller*> caller() {
     if (m_caller) {
       return m_caller.get();
     }
+    DM_TRY(check_path_names());
     if (m_context.http_client == nullptr) {
       return fail("the google driver has no HTTP client");
     }
@@ -422,9 +448,9 @@ private:
     auto tokens = google::token_provider_for(place, *m_context.http_client, unix_now);
     DM_TRY(tokens);
     m_tokens = std::move(*tokens);
-    m_caller = std::make_unique<ComputeCaller>(ComputeCaller{
-        *m_context.http_client, *m_tokens, *endpoint, 6, std::chrono::seconds(120),
-        [](std::chrono::milliseconds pause) { std::this_thread::sleep_for(pause); }});
+    m_caller = std::make_unique<ComputeCaller>(
+        ComputeCaller{*m_context.http_client, *m_tokens, *endpoint, 6, std::chrono::seconds(120),
+                      [](std::chrono::milliseconds pause) { std::this_thread::sleep_for(pause); }});
     return m_caller.get();
   }
 
@@ -443,8 +469,8 @@ private:
     DM_TRY(api);
     const std::string region = m_zone.substr(0, m_zone.find_last_of('-'));
     auto body = google::compute_call(
-        **api, "GET", fmt::format("projects/{}/regions/{}/addresses/{}", m_project, region,
-                                  m_address));
+        **api, "GET",
+        fmt::format("projects/{}/regions/{}/addresses/{}", m_project, region, m_address));
     DM_TRY_CTX(body, "--google-address");
     auto doc = json::parse(*body, nullptr, false);
     if (!doc.is_object() || !doc.contains("address") || !doc["address"].is_string()) {
@@ -482,9 +508,8 @@ private:
     DM_TRY(api);
     return google::compute_operation(
         **api, m_project, "POST",
-        fmt::format("{}/{}?requestId={}", instance_path(), action, google::random_request_id()),
-        "", k_instance_timeout,
-        fmt::format("{} instance \"{}\"", action, m_context.machine_name));
+        fmt::format("{}/{}?requestId={}", instance_path(), action, google::random_request_id()), "",
+        k_instance_timeout, fmt::format("{} instance \"{}\"", action, m_context.machine_name));
   }
 
   [[nodiscard]] std::vector<google::FirewallRule> firewall_rules() const {
@@ -566,14 +591,13 @@ private:
         return tags;
       }
       for (const auto& [scope, entry] : doc["items"].items()) {
-        if (!entry.is_object() || !entry.contains("instances") ||
-            !entry["instances"].is_array()) {
+        if (!entry.is_object() || !entry.contains("instances") || !entry["instances"].is_array()) {
           continue;
         }
         for (const auto& instance : entry["instances"]) {
           auto parsed = google::parse_gce_instance(instance.dump());
-          if (!parsed || (parsed->name == m_context.machine_name &&
-                          scope == "zones/" + m_zone && m_instance_owned)) {
+          if (!parsed || (parsed->name == m_context.machine_name && scope == "zones/" + m_zone &&
+                          m_instance_owned)) {
             continue;
           }
           tags.insert(tags.end(), parsed->tags.begin(), parsed->tags.end());
@@ -738,15 +762,14 @@ std::vector<DriverFlag> google_driver_flags() {
        FlagType::integer},
       {"google-disk-type", "GCE Instance Disk type", "pd-standard", "GOOGLE_DISK_TYPE",
        FlagType::string},
-      {"google-network", "Specify network in which to provision vm", "default",
-       "GOOGLE_NETWORK", FlagType::string},
-      {"google-subnetwork", "Specify subnetwork in which to provision vm", "",
-       "GOOGLE_SUBNETWORK", FlagType::string},
+      {"google-network", "Specify network in which to provision vm", "default", "GOOGLE_NETWORK",
+       FlagType::string},
+      {"google-subnetwork", "Specify subnetwork in which to provision vm", "", "GOOGLE_SUBNETWORK",
+       FlagType::string},
       {"google-address", "GCE Instance External IP", "", "GOOGLE_ADDRESS", FlagType::string},
       {"google-preemptible", "GCE Instance Preemptibility", "", "GOOGLE_PREEMPTIBLE",
        FlagType::boolean},
-      {"google-tags", "GCE Instance Tags (comma-separated)", "", "GOOGLE_TAGS",
-       FlagType::string},
+      {"google-tags", "GCE Instance Tags (comma-separated)", "", "GOOGLE_TAGS", FlagType::string},
       {"google-use-internal-ip", "Use internal GCE Instance IP rather than public one", "",
        "GOOGLE_USE_INTERNAL_IP", FlagType::boolean},
       {"google-use-internal-ip-only", "Configure GCE instance to not have an external IP address",

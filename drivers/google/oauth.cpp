@@ -60,8 +60,8 @@ Result<std::string> TokenProvider::access_token() {
   if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string() ||
       doc["access_token"].get<std::string>().empty() || !doc.contains("expires_in") ||
       !doc["expires_in"].is_number_integer()) {
-    return fail(fmt::format("the token answer of {} has no access_token and expires_in",
-                            request->url));
+    return fail(
+        fmt::format("the token answer of {} has no access_token and expires_in", request->url));
   }
   m_token = doc["access_token"].get<std::string>();
   m_expires_at = now + doc["expires_in"].get<long long>();
@@ -84,7 +84,9 @@ Result<HttpRequest> TokenSource::token_request(long long now) {
   return form_post(m_key.token_uri, token_request_body(*assertion));
 }
 
-std::string TokenSource::who() const { return "the service account " + m_key.client_email; }
+std::string TokenSource::who() const {
+  return "the service account " + m_key.client_email;
+}
 
 Result<AuthorizedUser> parse_authorized_user(std::string_view json_text) {
   auto doc = nlohmann::json::parse(json_text, nullptr, false);
@@ -92,9 +94,9 @@ Result<AuthorizedUser> parse_authorized_user(std::string_view json_text) {
     return fail(ErrorKind::usage, "the application-default credentials file is not a JSON object");
   }
   AuthorizedUser user;
-  for (auto [name, field] : {std::pair{"client_id", &user.client_id},
-                             std::pair{"client_secret", &user.client_secret},
-                             std::pair{"refresh_token", &user.refresh_token}}) {
+  for (auto [name, field] :
+       {std::pair{"client_id", &user.client_id}, std::pair{"client_secret", &user.client_secret},
+        std::pair{"refresh_token", &user.refresh_token}}) {
     auto it = doc.find(name);
     if (it == doc.end() || !it->is_string() || it->get<std::string>().empty()) {
       return fail(ErrorKind::usage,
@@ -146,6 +148,8 @@ std::string MetadataTokenSource::who() const {
   return "the instance's default service account (metadata server)";
 }
 
-std::string bearer(const std::string& token) { return "Bearer " + token; }
+std::string bearer(const std::string& token) {
+  return "Bearer " + token;
+}
 
 } // namespace dm::google

@@ -174,8 +174,12 @@ TEST_CASE("Compute API: Google's message and reason, 404 as not_found, retries b
   dm::testing::RecordingHttpClient http;
   FixedToken tokens(http);
   int sleeps = 0;
-  ComputeCaller caller{http, tokens, "http://127.0.0.1:9/compute/v1/", 3,
-                       std::chrono::seconds(60), [&](std::chrono::milliseconds) { ++sleeps; }};
+  ComputeCaller caller{http,
+                       tokens,
+                       "http://127.0.0.1:9/compute/v1/",
+                       3,
+                       std::chrono::seconds(60),
+                       [&](std::chrono::milliseconds) { ++sleeps; }};
   http.push_response(200, R"({"access_token":"ya29.t","expires_in":3599})");
   http.push_response(404, R"({"error":{"code":404,"message":"The resource 'x' was not found",)"
                           R"("errors":[{"reason":"notFound","message":"m"}]}})");
@@ -187,16 +191,18 @@ TEST_CASE("Compute API: Google's message and reason, 404 as not_found, retries b
         "(reason notFound, HTTP 404)");
   CHECK(http.requests()[1].headers.at("Authorization") == "Bearer ya29.t");
   for (int i = 0; i < 3; ++i) {
-    http.push_response(503, R"({"error":{"code":503,"message":"backend","errors":[{"reason":"backendError"}]}})");
+    http.push_response(
+        503, R"({"error":{"code":503,"message":"backend","errors":[{"reason":"backendError"}]}})");
   }
   auto busy = compute_call(caller, "GET", "projects/p/zones/z/instances/x");
   REQUIRE_FALSE(busy);
   CHECK(busy.error().message.find("backendError") != std::string::npos);
   CHECK(sleeps == 2);
   // A DONE operation with an error: its message and code.
-  http.push_response(200, R"({"kind":"compute#operation","name":"op","status":"DONE",)"
-                          R"("zone":"https://x/zones/z","httpErrorStatusCode":403,)"
-                          R"("error":{"errors":[{"code":"QUOTA_EXCEEDED","message":"Quota 'CPUS' exceeded."}]}})");
+  http.push_response(
+      200, R"({"kind":"compute#operation","name":"op","status":"DONE",)"
+           R"("zone":"https://x/zones/z","httpErrorStatusCode":403,)"
+           R"("error":{"errors":[{"code":"QUOTA_EXCEEDED","message":"Quota 'CPUS' exceeded."}]}})");
   auto quota = compute_operation(caller, "p", "POST", "projects/p/zones/z/instances", "{}",
                                  std::chrono::seconds(10), "create instance \"g\"");
   REQUIRE_FALSE(quota);
@@ -204,6 +210,10 @@ TEST_CASE("Compute API: Google's message and reason, 404 as not_found, retries b
         "create instance \"g\": Quota 'CPUS' exceeded. (QUOTA_EXCEEDED, HTTP 403)");
   CHECK_FALSE(compute_endpoint("http://10.0.0.1/"));
   CHECK_FALSE(compute_endpoint("http://example.com/"));
+  CHECK_FALSE(compute_endpoint("https://example.com/compute/v1/")); // the token would go there
+  CHECK_FALSE(compute_endpoint("https://googleapis.com.evil.example/"));
+  CHECK_FALSE(compute_endpoint("http://127.0.0.1.evil.example/"));
+  CHECK(compute_endpoint("https://compute.googleapis.com/compute/v1/"));
   CHECK(*compute_endpoint("http://127.0.0.1:5/compute/v1") == "http://127.0.0.1:5/compute/v1/");
   CHECK(random_request_id().size() == 36);
 }
