@@ -1,7 +1,7 @@
 #include "app/lifecycle.h"
 
-#include "app/engine.h"
 #include "app/ssh_access.h"
+#include "core/engine_setup.h"
 
 #include <cctype>
 #include <fmt/format.h>
@@ -12,23 +12,25 @@ namespace {
 
 constexpr int k_ssh_wait_seconds = 120;
 
-Result<void> follow_new_address(AppContext& context, LoadedMachine& machine, RemoteShell& shell) {
-  nlohmann::json now = machine.driver->config();
-  if (now == machine.record.driver) {
+// A cloud instance may come back with a new public IP (EC2 without an Elastic IP): the
+// record, and the server certificate whose SANs name the IP, follow it.
+Result<void> follow_new_ip(AppContext& context, LoadedMachine& machine, RemoteShell& shell) {
+  const nlohmann::json now = machine.driver->config();
+  const std::string old_ip = record_ip(machine.record);
+  machine.record.driver = now;
+  if (record_ip(machine.record) == old_ip) {
     return {};
   }
-  auto address = [](const nlohmann::json& driver) {
-    auto it = driver.find("IPAddress");
-    return it != driver.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  const std::string old_ip = address(machine.record.driver);
-  machine.record.driver = std::move(now);
   DM_TRY(context.store.save(machine.record));
-  if (old_ip.empty() || address(machine.record.driver) == old_ip) {
-    return {};
+  std::error_code missing;
+  if (!std::filesystem::exists(machine.record.auth.server_cert_path, missing)) {
+    return {}; // no engine configured (--no-provision): nothing names the IP
   }
-  Progress progress(context.err, ProgressStyle::plain);
-  DM_TRY(regenerate_certs_work(context)(shell, machine, progress));
+  Progress progress(context.err, progress_style_for_stderr(), machine.record.name + ": ");
+  progress.note(fmt::format("the IP address changed from {} to {}: new server certificate",
+                            old_ip, record_ip(machine.record)));
+  EngineSetupDeps deps{context.store, context.http_client};
+  DM_TRY(rotate_engine_certs(shell, machine.record, deps, RegenerateClient::no, progress));
   return context.store.save(machine.record);
 }
 
@@ -106,11 +108,9 @@ ActionOutcome apply_action(AppContext& context, const std::string& name, Action 
                                   words.past, shell.error().message);
       return outcome;
     }
-    // A cloud instance may come back with another address: the record follows, and the
-    // engine's certificate is made again for it.
-    auto followed = follow_new_address(context, *machine, **shell);
+    auto followed = follow_new_ip(context, *machine, **shell);
     if (!followed) {
-      outcome.error = fmt::format("Machine \"{}\" was {}, but its new address: {}", name,
+      outcome.error = fmt::format("Machine \"{}\" was {} with a new IP address, but: {}", name,
                                   words.past, followed.error().message);
       return outcome;
     }

@@ -171,6 +171,8 @@ check_eq "open-port rule: 8080/tcp" '[{"IPProtocol":"tcp","ports":["8080"]}]' \
 log "ssh, env and docker run"
 check_eq "ssh as docker-user" "docker-user" "$(dm ssh g1 -- id -un)"
 check_eq "state Running" "Running" "$(dm status g1)"
+check_contains "ls shows the machine with its driver, state and URL" "g1 google Running tcp://" \
+  "$(dm ls --format '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}')"
 mkdir -p "$work/bb/bin"
 cp "$(command -v busybox)" "$work/bb/bin/busybox"
 ln -s busybox "$work/bb/bin/echo"
@@ -190,7 +192,7 @@ check_eq "instance TERMINATED" "TERMINATED" "$(emu state | jq -r '.instances[] |
 cfg=$E2E_STORE/machines/g1/config.json
 jq '.Driver.IPAddress="10.213.242.250"' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
 check_exit "start" 0 dm start g1
-check_contains "a new address: the engine certificate is made again" "Regenerating TLS certificates" \
+check_contains "a new address: the engine certificate is made again" "the IP address changed from 10.213.242.250" \
   "$(cat /tmp/dm-e2e-last.out)"
 check_eq "state Running after start" "Running" "$(dm status g1)"
 check_eq "config IPAddress is the instance's natIP" \
@@ -207,7 +209,11 @@ check_exit "ip of a stopped machine fails" 1 dm ip g1
 check_contains "saying it is not running" "not running" "$(cat /tmp/dm-e2e-last.out)"
 
 log "rm"
-check_exit "rm" 0 dm rm -y g1
+check_exit "rm (with --debug)" 0 dm --debug rm -y g1
+rm_out=$(cat /tmp/dm-e2e-last.out)
+check_contains "--debug shows the instance delete" "DELETE $base/compute/v1/projects/example-project/zones/us-central1-a/instances/g1" "$rm_out"
+check_contains "--debug shows the rule deletes" "DELETE $base/compute/v1/projects/example-project/global/firewalls/dmachine-engine" "$rm_out"
+check_eq "no access token in rm's output" "0" "$(grep -c 'ya29' /tmp/dm-e2e-last.out)"
 check_eq "no instance left in the emulator" "0" "$(state_count)"
 check_eq "no firewall rule left in the emulator" "0" "$(rules_count)"
 check_eq "store entry gone" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
