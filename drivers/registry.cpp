@@ -1,6 +1,7 @@
 #include "drivers/registry.h"
 
 #include "drivers/generic/generic_driver.h"
+#include "drivers/google/google_driver.h"
 #include "drivers/local/local_driver.h"
 
 #include <fmt/format.h>
@@ -14,6 +15,8 @@ const std::vector<DriverEntry>& driver_table() {
       {"generic", "An existing Linux server reached over SSH", generic_driver_flags(),
        make_generic_driver,
        "The server itself was left as it is: the generic driver only forgets it."},
+      {"google", "A Google Compute Engine instance (Compute Engine API)", google_driver_flags(),
+       make_google_driver, ""},
   };
   return table;
 }

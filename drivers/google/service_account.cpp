@@ -18,16 +18,6 @@ namespace {
 
 constexpr long long k_assertion_lifetime_seconds = 3600;
 
-bool loopback_http(const std::string& uri) {
-  for (const char* prefix : {"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:",
-                             "http://localhost/"}) {
-    if (uri.rfind(prefix, 0) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 Result<std::string> string_field(const nlohmann::json& doc, const char* name) {
   auto it = doc.find(name);
   if (it == doc.end() || !it->is_string() || it->get<std::string>().empty()) {
@@ -40,6 +30,16 @@ Result<std::string> string_field(const nlohmann::json& doc, const char* name) {
 }
 
 } // namespace
+
+bool secure_or_loopback_url(const std::string& url) {
+  for (const char* prefix : {"https://", "http://127.0.0.1:", "http://127.0.0.1/",
+                             "http://localhost:", "http://localhost/"}) {
+    if (url.rfind(prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string base64url(std::string_view bytes) {
   std::string out = base64(bytes);
@@ -120,7 +120,7 @@ Result<ServiceAccountKey> parse_service_account_key(std::string_view json_text) 
     DM_TRY(value);
     *field = *value;
   }
-  if (key.token_uri.rfind("https://", 0) != 0 && !loopback_http(key.token_uri)) {
+  if (!secure_or_loopback_url(key.token_uri)) {
     return fail(ErrorKind::usage,
                 fmt::format("the key file's token_uri {} is not https", nlohmann::json(key.token_uri).dump()));
   }

@@ -24,6 +24,9 @@ struct ServiceAccountKey {
   std::string token_uri;   // https, or http to a loopback address (an emulator)
 };
 
+// https://..., or http:// to 127.0.0.1 or localhost (an emulator).
+bool secure_or_loopback_url(const std::string& url);
+
 // A service-account key file (untrusted): "type" must be "service_account" and every
 // field above a non-empty string; token_uri https (http only to 127.0.0.1/localhost).
 Result<ServiceAccountKey> parse_service_account_key(std::string_view json_text);
