@@ -131,6 +131,8 @@ t0=$SECONDS
 out=$(vbm startvm "$k_vm" --type headless 2>&1)
 check "startvm says it started" grep -qx "VM \"$k_vm\" has been successfully started." <<<"$out"
 check "VMState running" test "$(mr VMState)" = running
+qemu_pid=$(python3 -c 'import json, sys; print(next(iter(json.load(open(sys.argv[1]))["vms"].values()))["runtime"]["pid"])' "$VBOXEMU_HOME/registry.json")
+check "QEMU runs (pid $qemu_pid)" test -e "/proc/$qemu_pid"
 check "startvm again is refused (locked)" sh -c "VBoxManage startvm '$k_vm' --type headless 2>&1 | grep -q 'is already locked by a session'"
 check "startvm again is refused" sh -c "VBoxManage startvm '$k_vm' --type headless; [ \$? -eq 1 ]"
 
@@ -179,7 +181,8 @@ check "no host-only interface" test -z "$(vbm list hostonlyifs)"
 check "no bridge dmvbe0" sh -c "! test -e /sys/class/net/dmvbe0"
 check "no tap dmvbet*" sh -c "! ls /sys/class/net | grep -q '^dmvbet'"
 check "no iptables rule" sh -c "! iptables -S | grep -q 'vboxemu:dmvbe'"
-check "no QEMU process of the VM" sh -c "! grep -l 'vboxemu-' /proc/[0-9]*/cmdline 2>/dev/null | xargs -r grep -l '$tmp' 2>/dev/null | grep -q ."
+qemu_gone() { [ -n "$qemu_pid" ] && { [ ! -e "/proc/$qemu_pid" ] || ! grep -qF "vboxemu-" "/proc/$qemu_pid/cmdline"; }; }
+check "no QEMU process of the VM (pid $qemu_pid)" qemu_gone
 check "the disk is deleted" test ! -e "$tmp/disk.vdi"
 check "the VM folder is gone" test ! -e "$vmdir"
 check "no runtime directory" sh -c "[ -z \"\$(ls -A '$VBOXEMU_HOME/run' 2>/dev/null)\" ]"

@@ -544,7 +544,7 @@ def build_qemu(reg, vm, run_dir):
             continue  # a card with no cable anywhere: nothing to emulate
         if kind == "nat":
             net = nic.get("natnet") or f"10.0.{n + 1}.0/24"
-            opts = [f"user,id=nic{n}", "restrict=on", f"net={net}"]
+            opts = [f"user,id=nic{n}", "restrict=on", "ipv6=off", f"net={net}"]
             for r in nic["natpf"]:
                 opts.append(f"hostfwd={r['proto']}:{r['hostip']}:{r['hostport']}-{r['guestip']}:{r['guestport']}")
             argv += ["-netdev", ",".join(opts)]
