@@ -471,6 +471,11 @@ def qemu_mac(mac):
     return ":".join(mac[i:i + 2] for i in range(0, 12, 2)).lower()
 
 
+def qarg(value):
+    """A value inside a QEMU option list: commas are doubled."""
+    return value.replace(",", ",,")
+
+
 def build_qemu(reg, vm, run_dir):
     """The qemu-system-x86_64 command line for a VM; returns (argv, taps)."""
     marker = "vboxemu-" + vm["uuid"]
@@ -480,12 +485,12 @@ def build_qemu(reg, vm, run_dir):
     accel = os.environ.get("VBOXEMU_ACCEL", "tcg,tb-size=256")
     logs = os.path.join(vm["folder"], "Logs")
     argv = [os.environ.get("VBOXEMU_QEMU", "qemu-system-x86_64"),
-            "-name", f"{vm['name']},process={marker}", "-no-user-config", "-nodefaults",
+            "-name", f"{qarg(vm['name'])},process={marker}", "-no-user-config", "-nodefaults",
             "-machine", machine, "-accel", accel, "-m", str(vm["memory"]), "-smp", str(vm["cpus"]),
             "-rtc", "base=utc" if vm["rtcuseutc"] == "on" else "base=localtime",
             "-display", "none", "-vga", "none",
-            "-serial", f"file:{os.path.join(logs, 'console.log')}",
-            "-qmp", f"unix:{os.path.join(run_dir, 'qmp.sock')},server=on,wait=off",
+            "-serial", f"file:{qarg(os.path.join(logs, 'console.log'))}",
+            "-qmp", f"unix:{qarg(os.path.join(run_dir, 'qmp.sock'))},server=on,wait=off",
             "-pidfile", os.path.join(run_dir, "qemu.pid"), "-daemonize", "-no-shutdown"]
     if vm["firmware"] != "BIOS":
         ovmf = "/usr/share/ovmf/OVMF.fd"
@@ -520,7 +525,7 @@ def build_qemu(reg, vm, run_dir):
             is_cd = att["type"] == "dvddrive"
             fmt = "raw" if is_cd else QEMU_FORMAT.get(m["format"], "raw")
             ro = ",readonly=on" if is_cd else ""
-            argv += ["-drive", f"file={m['location']},format={fmt},if=none,id={did}{ro}"]
+            argv += ["-drive", f"file={qarg(m['location'])},format={fmt},if=none,id={did}{ro}"]
             bi = bootindex("dvd" if is_cd else "disk", seq)
             bis = f",bootindex={bi}" if bi is not None else ""
             if ctl["bus"] == "ide":
