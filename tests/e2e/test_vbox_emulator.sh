@@ -15,7 +15,7 @@ here=$DM_SOURCE_DIR/tests/emulators/virtualbox
 k_net=192.168.60
 k_vm=dmvbe-e2e
 k_user=dmachine
-k_ssh_timeout=${VBOXEMU_SSH_TIMEOUT:-600}
+k_ssh_timeout=${VBOXEMU_SSH_TIMEOUT:-900} # TCG on 2 shared cores: 7 min to SSH was measured at load 10
 k_stop_timeout=180
 
 passed=0 failed=0
