@@ -114,6 +114,12 @@ class TestBasics(EmulatorCase):
         self.assertIn("Details: code VBOX_E_FILE_ERROR (0x80bb0004)", err)
         self.assertIn("createvm --name=name", self.fails(2, "createvm", "--register"))
 
+    def test_names_and_uuids_cannot_choose_paths(self):
+        out = self.ok("createvm", "--name", "a/../b", "--basefolder", os.path.join(self.tmp, "m"), "--register")
+        self.assertIn(f"Settings file: '{os.path.join(self.tmp, 'm', 'a_.._b', 'a_.._b.vbox')}'", out)
+        self.assertIn("is not a valid UUID", self.fails(1, "createvm", "--name", "x", "--uuid", "../../etc"))
+        self.assertIn('"a/../b" {', self.ok("list", "vms"))
+
     def test_vm_not_found(self):
         err = self.fails(1, "showvminfo", "unknown", "--machinereadable")
         self.assertEqual(err.splitlines(), [
