@@ -54,6 +54,7 @@ cleanup() {
     for i in $(VBoxManage list hostonlyifs 2>/dev/null | awk '/^Name:/ {print $2}'); do
       VBoxManage hostonlyif remove "$i" >/dev/null 2>&1
     done
+    VBoxManage hostonlynet remove --name dmvbe-net >/dev/null 2>&1
   fi
   rm -rf "$tmp"
   exit "$rc"
@@ -65,7 +66,14 @@ trap 'exit 143' TERM
 vbm() { VBoxManage "$@"; }
 mr() { vbm showvminfo "$k_vm" --machinereadable | sed -n "s/^$1=//p" | tr -d '"'; }
 
-# --- host-only network ----------------------------------------------------------
+# --- VirtualBox 7 host-only network (a bridge too), then the host-only interface the VM uses
+check "hostonlynet add (range given as the network address)" vbm hostonlynet add --name dmvbe-net \
+  --netmask 255.255.255.0 --lower-ip $k_net.0 --upper-ip $k_net.0 --enable
+check "its bridge dmvben0 has $k_net.1" sh -c "ip -4 -o addr show dev dmvben0 | grep -q ' $k_net.1/24 '"
+check "list hostonlynets shows it" sh -c "VBoxManage list hostonlynets | grep -qx 'Name:            dmvbe-net'"
+check "hostonlynet remove" vbm hostonlynet remove --name dmvbe-net
+check "its bridge is gone" sh -c "! test -e /sys/class/net/dmvben0"
+
 out=$(vbm hostonlyif create 2>/dev/null)
 ifname=$(sed -n "s/^Interface '\(.*\)' was successfully created$/\1/p" <<<"$out")
 check "hostonlyif create made $ifname" test "$ifname" = dmvbe0
@@ -179,6 +187,7 @@ check "hostonlyif remove" vbm hostonlyif remove dmvbe0
 check "no registered VM" test -z "$(vbm list vms)"
 check "no host-only interface" test -z "$(vbm list hostonlyifs)"
 check "no bridge dmvbe0" sh -c "! test -e /sys/class/net/dmvbe0"
+check "no host-only network" test -z "$(vbm list hostonlynets)"
 check "no tap dmvbet*" sh -c "! ls /sys/class/net | grep -q '^dmvbet'"
 check "no iptables rule" sh -c "! iptables -S | grep -q 'vboxemu:dmvbe'"
 qemu_gone() { [ -n "$qemu_pid" ] && { [ ! -e "/proc/$qemu_pid" ] || ! grep -qF "vboxemu-" "/proc/$qemu_pid/cmdline"; }; }
