@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -479,6 +480,32 @@ class TestStates(EmulatorCase):
                          "VBoxManage: error: Machine 'vm1' is not currently running\n")
         self.assertIn("Invalid parameter 'frob'", self.fails(2, "controlvm", "vm1", "frob"))
         self.ok("modifyvm", "vm1", "--cpus", "2")  # unlocked again
+
+    def test_controlvm_natpf_and_setlinkstate_on_a_running_vm(self):
+        self.make_running()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+
+        def listening():
+            with socket.socket() as c:
+                c.settimeout(5)
+                return c.connect_ex(("127.0.0.1", port)) == 0
+
+        self.assertFalse(listening())
+        self.ok("controlvm", "vm1", "natpf1", f"ssh,tcp,127.0.0.1,{port},,22")
+        self.assertEqual(self.mr("vm1")["Forwarding(0)"], f"ssh,tcp,127.0.0.1,{port},,22")
+        self.assertTrue(listening())  # QEMU's slirp listens on the host port now
+        self.assertIn("A NAT rule of this name already exists",
+                      self.fails(1, "controlvm", "vm1", "natpf1", f"ssh,tcp,127.0.0.1,{port + 1},,22"))
+        self.assertIn("NS_ERROR_INVALID_ARG", self.fails(1, "controlvm", "vm1", "natpf1", "delete", "nope"))
+        self.ok("controlvm", "vm1", "natpf1", "delete", "ssh")
+        self.assertNotIn("Forwarding(0)", self.mr("vm1"))
+        self.assertFalse(listening())
+        self.ok("controlvm", "vm1", "setlinkstate1", "off")
+        self.assertEqual(self.mr("vm1")["cableconnected1"], "off")
+        self.assertIn("is not attached", self.fails(1, "controlvm", "vm1", "setlinkstate2", "on"))
 
     def test_dead_qemu_is_aborted_and_unregister_leaves_nothing(self):
         disk = self.make_running()
