@@ -27,6 +27,7 @@ const std::vector<CommandEntry>& command_table() {
       {"stop", "Stop a machine", cmd_stop},
       {"upgrade", "Upgrade a machine's Docker engine", cmd_upgrade},
       {"url", "Get the URL of a machine", cmd_url},
+      {"use", "Make a machine's docker context the current one (-u: the default)", cmd_use},
       {"version", "Show the dmachine version or a machine's Docker version", cmd_version},
   };
   return table;

@@ -41,6 +41,7 @@ Result<int> cmd_status(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_stop(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_upgrade(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_url(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_use(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_version(AppContext& context, std::vector<std::string> args);
 
 } // namespace dm
