@@ -8,6 +8,7 @@ const std::vector<CommandEntry>& command_table() {
   static const std::vector<CommandEntry> table = {
       {"active", "Print which machine is active", cmd_active},
       {"cluster", "Create and operate Docker swarm-mode clusters of machines", cmd_cluster},
+      {"completion", "Print a shell completion script (bash, zsh, fish)", cmd_completion},
       {"config", "Print the connection config for machine", cmd_config},
       {"create", "Create a machine", cmd_create},
       {"env", "Display the commands to set up the environment for the Docker client", cmd_env},
