@@ -12,10 +12,10 @@ file(RENAME ${OUT}/completion/bash ${OUT}/completion/dmachine)
 file(RENAME ${OUT}/completion/zsh ${OUT}/completion/_dmachine)
 file(RENAME ${OUT}/completion/fish ${OUT}/completion/dmachine.fish)
 string(TIMESTAMP DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
-file(WRITE ${OUT}/doc/changelog.Debian
+file(WRITE ${OUT}/doc/changelog
   "dmachine (${VERSION}) unstable; urgency=medium\n\n"
   "  * Built from the dmachine source tree.\n\n"
   " -- ${MAINTAINER}  ${DATE}\n")
 file(GLOB pages ${OUT}/man1/*.1)
 # gzip -n: no name or time stamp inside, so the same input gives the same package.
-execute_process(COMMAND gzip -9nf ${pages} ${OUT}/doc/changelog.Debian COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND gzip -9nf ${pages} ${OUT}/doc/changelog COMMAND_ERROR_IS_FATAL ANY)

@@ -39,7 +39,7 @@ if [ -f "$build_dir/CMakeCache.txt" ]; then
     "$(MANPATH="$work/prefix/share/man" man -P cat dmachine-create 2>&1)"
   for f in bin/dmachine share/bash-completion/completions/dmachine \
     share/zsh/vendor-completions/_dmachine share/fish/vendor_completions.d/dmachine.fish \
-    share/doc/dmachine/copyright share/doc/dmachine/changelog.Debian.gz; do
+    share/doc/dmachine/copyright share/doc/dmachine/changelog.gz; do
     check_eq "installed $f" yes "$([ -s "$work/prefix/$f" ] && echo yes || echo no)"
   done
 else
