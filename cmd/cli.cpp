@@ -1,4 +1,5 @@
 #include "cmd/cli.h"
+#include "cmd/command_spec.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -127,6 +128,10 @@ std::optional<Result<int>> parse_command_line(CLI::App& app, std::vector<std::st
   }
   app.formatter(std::make_shared<DescribedUsageFormatter>());
   app.set_help_flag("-h,--help", "Show help");
+  if (auto* describer = dynamic_cast<CommandDescriber*>(&out)) {
+    describer->take(app); // describe_commands: the declared app, nothing parsed or run
+    return Result<int>(0);
+  }
   // CLI11 takes its arguments in reverse order.
   std::reverse(args.begin(), args.end());
   try {

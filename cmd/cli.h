@@ -12,6 +12,11 @@
 
 namespace dm {
 
+// Type names of positionals that name existing machines or clusters: completion
+// offers the store's names there (`app.add_option("names", names)->type_name(k_machine_arg)`).
+inline constexpr const char* k_machine_arg = "MACHINE";
+inline constexpr const char* k_cluster_arg = "CLUSTER";
+
 // A command body: gets the arguments after its name; returns the exit code or an error.
 using CommandFn = Result<int> (*)(AppContext& context, std::vector<std::string> args);
 

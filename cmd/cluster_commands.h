@@ -4,6 +4,14 @@
 
 namespace dm {
 
+struct ClusterSubcommand {
+  const char* name;
+  const char* summary;
+  CommandFn run;
+};
+// The table of `dmachine cluster` subcommands, one line each.
+const std::vector<ClusterSubcommand>& cluster_subcommands();
+
 Result<int> cluster_create(AppContext& context, std::vector<std::string> args);
 Result<int> cluster_add(AppContext& context, std::vector<std::string> args);
 Result<int> cluster_remove_node(AppContext& context, std::vector<std::string> args);

@@ -160,7 +160,7 @@ Result<int> cluster_status(AppContext& context, std::vector<std::string> args) {
   std::string name;
   std::string format;
   app.add_option("--format", format, "\"json\" for a JSON document");
-  app.add_option("cluster", name, "Cluster name");
+  app.add_option("cluster", name, "Cluster name")->type_name(k_cluster_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -209,7 +209,7 @@ Result<int> cluster_env(AppContext& context, std::vector<std::string> args) {
                  "powershell, tcsh, emacs], default is auto-detect");
   app.add_flag("-u,--unset", unset, "Unset variables instead of setting them");
   app.add_flag("--no-proxy", request.no_proxy, "Add the manager's IP to NO_PROXY");
-  app.add_option("cluster", name, "Cluster name");
+  app.add_option("cluster", name, "Cluster name")->type_name(k_cluster_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

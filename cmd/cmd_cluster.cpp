@@ -12,16 +12,8 @@
 
 namespace dm {
 
-namespace {
-
-struct Subcommand {
-  const char* name;
-  const char* summary;
-  CommandFn run;
-};
-
-const std::vector<Subcommand>& subcommands() {
-  static const std::vector<Subcommand> table = {
+const std::vector<ClusterSubcommand>& cluster_subcommands() {
+  static const std::vector<ClusterSubcommand> table = {
       {"create", "Create machines and join them into a swarm-mode cluster", cluster_create},
       {"ls", "List clusters", cluster_ls},
       {"status", "Nodes, roles, leader and manager quorum of a cluster", cluster_status},
@@ -36,10 +28,12 @@ const std::vector<Subcommand>& subcommands() {
   return table;
 }
 
+namespace {
+
 std::string usage() {
   std::string text = "Usage: dmachine cluster COMMAND [OPTIONS] [arg...]\n\n"
                      "Create and operate Docker swarm-mode clusters of machines.\n\nCommands:\n";
-  for (const auto& sub : subcommands()) {
+  for (const auto& sub : cluster_subcommands()) {
     text += fmt::format("  {:<13} {}\n", sub.name, sub.summary);
   }
   text += "\nRun 'dmachine cluster COMMAND --help' for more information on a command.\n";
@@ -164,8 +158,8 @@ Result<int> set_roles(AppContext& context, std::vector<std::string> args, NodeRo
                promote ? "dmachine cluster promote" : "dmachine cluster demote"};
   std::string name;
   std::vector<std::string> nodes;
-  app.add_option("cluster", name, "Cluster name");
-  app.add_option("nodes", nodes, "Node (machine) names");
+  app.add_option("cluster", name, "Cluster name")->type_name(k_cluster_arg);
+  app.add_option("nodes", nodes, "Node (machine) names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -195,7 +189,7 @@ Result<int> cmd_cluster(AppContext& context, std::vector<std::string> args) {
     context.out << usage();
     return args.empty() ? 1 : 0;
   }
-  for (const auto& sub : subcommands()) {
+  for (const auto& sub : cluster_subcommands()) {
     if (args[0] == sub.name) {
       return sub.run(context, std::vector<std::string>(args.begin() + 1, args.end()));
     }
@@ -315,7 +309,7 @@ Result<int> cluster_add(AppContext& context, std::vector<std::string> args) {
   app.add_option("--managers", managers, "Number of managers to add")->check(CLI::Range(0, 100));
   app.add_option("--label", label_items, "Swarm node label k=v for the new nodes");
   app.add_flag("--keep-on-failure", keep_on_failure, "Keep what was made when add fails");
-  app.add_option("cluster", name, "Cluster name");
+  app.add_option("cluster", name, "Cluster name")->type_name(k_cluster_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -351,8 +345,8 @@ Result<int> cluster_remove_node(AppContext& context, std::vector<std::string> ar
                "dmachine cluster remove-node"};
   std::string name;
   std::vector<std::string> nodes;
-  app.add_option("cluster", name, "Cluster name");
-  app.add_option("nodes", nodes, "Node (machine) names");
+  app.add_option("cluster", name, "Cluster name")->type_name(k_cluster_arg);
+  app.add_option("nodes", nodes, "Node (machine) names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -390,7 +384,7 @@ Result<int> cluster_rm(AppContext& context, std::vector<std::string> args) {
   app.add_flag("-f,--force", force,
                "Remove the records even if a machine cannot be removed; implies -y");
   app.add_flag("-y", assume_yes, "Do not ask for confirmation");
-  app.add_option("names", names, "Cluster names");
+  app.add_option("names", names, "Cluster names")->type_name(k_cluster_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

@@ -3,6 +3,7 @@
 #include "cmd/commands.h"
 #include "cmd/create_flags.h"
 #include "app/engine.h"
+#include "app/machine_context.h"
 
 #include <fmt/format.h>
 #include <ostream>
@@ -14,9 +15,13 @@ Result<int> cmd_create(AppContext& context, std::vector<std::string> args) {
   CreateFlags flags;
   std::string name;
   bool no_provision = false;
+  bool docker_context = true;
   add_create_flags(app, flags);
   app.add_flag("--no-provision", no_provision,
                "Only make the machine and pin its SSH host key; install no engine");
+  app.add_flag("--docker-context", docker_context,
+               "Register a docker context named after the machine (--docker-context=false: "
+               "do not)");
   app.add_option("name", name, "Machine name");
   app.footer(drivers_footer(args));
   const std::vector<std::string> given = args;
@@ -45,6 +50,16 @@ Result<int> cmd_create(AppContext& context, std::vector<std::string> args) {
                              (*driver)->name);
   auto created = create_from_context(context, request, progress, LiveRestore::yes);
   DM_TRY(created);
+  if (docker_context && !no_provision) {
+    if (auto registered = register_machine_context(context, *created); registered) {
+      context.err << fmt::format("Docker context \"{}\" registered: docker --context {} ..., "
+                                 "or dmachine use {}\n",
+                                 machine_context_name(name), machine_context_name(name), name);
+    } else {
+      context.err << "Warning: no docker context registered: " << registered.error().message
+                  << "\n";
+    }
+  }
   context.out << fmt::format("To see how to connect your Docker Client to the Docker Engine "
                              "running on this virtual machine, run: dmachine env {}\n",
                              name);

@@ -2,6 +2,7 @@
 // over one SSH session (the work itself is app/engine.h).
 #include "cmd/commands.h"
 #include "app/engine.h"
+#include "app/machine_context.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -33,7 +34,9 @@ int for_each_machine(AppContext& context, const std::vector<std::string>& target
     if (!done) {
       context.err << fmt::format("Error {} machine \"{}\": {}\n", verb, name, done.error().message);
       exit_code = 1;
+      continue;
     }
+    refresh_machine_contexts(context, {name});
   }
   return exit_code;
 }
@@ -55,7 +58,7 @@ Result<int> cmd_provision(AppContext& context, std::vector<std::string> args) {
                "Usage: dmachine provision [arg...]",
                "dmachine provision"};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -77,7 +80,7 @@ Result<int> cmd_regenerate_certs(AppContext& context, std::vector<std::string> a
   app.add_flag("--client-certs", client_certs,
                "Also regenerate the CA and client certificates (every other machine then needs "
                "'dmachine regenerate-certs' too)");
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -118,7 +121,7 @@ Result<int> cmd_upgrade(AppContext& context, std::vector<std::string> args) {
                "packages offer.\n\nUsage: dmachine upgrade [arg...]",
                "dmachine upgrade"};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

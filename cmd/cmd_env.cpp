@@ -39,7 +39,7 @@ Result<int> cmd_env(AppContext& context, std::vector<std::string> args) {
   app.add_flag("-u,--unset", unset, "Unset variables instead of setting them");
   app.add_flag("--no-proxy", no_proxy, "Add machine IP to NO_PROXY environment variable");
   app.add_flag("--swarm", swarm, "Display the Swarm config instead of the Docker daemon");
-  app.add_option("names", names, "Machine name");
+  app.add_option("names", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -78,7 +78,7 @@ Result<int> cmd_config(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Print the connection config for a machine.\n\nUsage: dmachine config [arg...]",
                "dmachine config"};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine name");
+  app.add_option("names", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -97,7 +97,7 @@ Result<int> cmd_config(AppContext& context, std::vector<std::string> args) {
 Result<int> cmd_url(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the URL of a machine.\n\nUsage: dmachine url [arg...]", "dmachine url"};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine name");
+  app.add_option("names", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

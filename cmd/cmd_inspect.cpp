@@ -13,7 +13,7 @@ Result<int> cmd_inspect(AppContext& context, std::vector<std::string> args) {
   std::vector<std::string> names;
   app.add_option("-f,--format", format,
                  "Format the output using the given Go template (or \"json\")");
-  app.add_option("names", names, "Machine name");
+  app.add_option("names", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

@@ -1,6 +1,7 @@
 // start, stop, restart, kill: the same shape over several machines, in parallel,
 // with output in argument order.
 #include "app/lifecycle.h"
+#include "app/machine_context.h"
 #include "cmd/commands.h"
 #include "core/parallel.h"
 
@@ -20,7 +21,7 @@ Result<int> run_action(AppContext& context, std::vector<std::string> args, Actio
   CLI::App app{fmt::format("{}.\n\nUsage: dmachine {} [arg...]", words.summary, name),
                "dmachine " + name};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -30,11 +31,13 @@ Result<int> run_action(AppContext& context, std::vector<std::string> args, Actio
   parallel_for(targets->size(), 8,
                [&](size_t i) { outcomes[i] = apply_action(context, (*targets)[i], action); });
   int exit_code = 0;
-  for (const auto& outcome : outcomes) {
-    context.out << outcome.text;
-    if (!outcome.error.empty()) {
-      context.err << outcome.error << "\n";
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    context.out << outcomes[i].text;
+    if (!outcomes[i].error.empty()) {
+      context.err << outcomes[i].error << "\n";
       exit_code = 1;
+    } else if (action == Action::start || action == Action::restart) {
+      refresh_machine_contexts(context, {(*targets)[i]}); // a new IP moves the context too
     }
   }
   return exit_code;

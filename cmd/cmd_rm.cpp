@@ -1,5 +1,6 @@
 // dmachine rm: frees each machine's infrastructure, then its store entry.
 #include "cmd/commands.h"
+#include "app/machine_context.h"
 #include "core/cluster_record.h"
 
 #include <fmt/format.h>
@@ -18,7 +19,7 @@ Result<int> cmd_rm(AppContext& context, std::vector<std::string> args) {
   app.add_flag("-y", assume_yes,
                "Assumes automatic yes to proceed with remove, without prompting further user "
                "confirmation");
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -55,6 +56,10 @@ Result<int> cmd_rm(AppContext& context, std::vector<std::string> args) {
       context.err << removed.error().message << "\n";
       exit_code = 1;
       continue;
+    }
+    if (auto unregistered = unregister_machine_context(context, name); !unregistered) {
+      context.err << fmt::format("Warning: docker context of \"{}\" not removed: {}\n", name,
+                                 unregistered.error().message);
     }
     context.out << fmt::format("Successfully removed {}\n", name);
     if (!removed->empty()) {

@@ -51,9 +51,12 @@ std::string join_command(const std::vector<std::string>& words) {
 } // namespace
 
 Result<int> cmd_ssh(AppContext& context, std::vector<std::string> args) {
+  std::string ignored_name; // declared for help, completion and the man page
   if (!args.empty() && (is_help(args[0]) || (args.size() > 1 && is_help(args[1])))) {
-    context.out << k_ssh_help;
-    return 0;
+    CLI::App app{k_ssh_help, "dmachine ssh"};
+    app.add_option("name", ignored_name, "Machine name")->type_name(k_machine_arg);
+    auto help = parse_command_line(app, {"--help"}, context.out);
+    return help ? *help : Result<int>(0);
   }
   std::vector<std::string> names;
   size_t command_start = 0;

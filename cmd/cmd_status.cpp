@@ -21,7 +21,7 @@ Result<int> cmd_status(AppContext& context, std::vector<std::string> args) {
   app.add_option("-f,--format", format,
                  "\"json\" for {\"Name\",\"DriverName\",\"State\",\"Error\"} on one line, or a Go "
                  "template over those fields");
-  app.add_option("names", names, "Machine name");
+  app.add_option("names", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }
@@ -63,7 +63,7 @@ Result<int> cmd_ip(AppContext& context, std::vector<std::string> args) {
   CLI::App app{"Get the IP address of one or more machines.\n\nUsage: dmachine ip [arg...]",
                "dmachine ip"};
   std::vector<std::string> names;
-  app.add_option("names", names, "Machine names");
+  app.add_option("names", names, "Machine names")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

@@ -18,7 +18,7 @@ Result<int> cmd_version(AppContext& context, std::vector<std::string> args) {
   app.add_option("-f,--format", format,
                  "\"json\" for {\"Name\",\"Version\"} on one line (Name is \"dmachine\" without a "
                  "machine), or a Go template over those fields");
-  app.add_option("name", names, "Machine name");
+  app.add_option("name", names, "Machine name")->type_name(k_machine_arg);
   if (auto early = parse_command_line(app, std::move(args), context.out)) {
     return *early;
   }

@@ -8,6 +8,7 @@ const std::vector<CommandEntry>& command_table() {
   static const std::vector<CommandEntry> table = {
       {"active", "Print which machine is active", cmd_active},
       {"cluster", "Create and operate Docker swarm-mode clusters of machines", cmd_cluster},
+      {"completion", "Print a shell completion script (bash, zsh, fish)", cmd_completion},
       {"config", "Print the connection config for machine", cmd_config},
       {"create", "Create a machine", cmd_create},
       {"env", "Display the commands to set up the environment for the Docker client", cmd_env},
@@ -27,6 +28,7 @@ const std::vector<CommandEntry>& command_table() {
       {"stop", "Stop a machine", cmd_stop},
       {"upgrade", "Upgrade a machine's Docker engine", cmd_upgrade},
       {"url", "Get the URL of a machine", cmd_url},
+      {"use", "Make a machine's docker context the current one (-u: the default)", cmd_use},
       {"version", "Show the dmachine version or a machine's Docker version", cmd_version},
   };
   return table;

@@ -22,6 +22,7 @@ std::string suggest_command(const std::string& name);
 // Command bodies, one file each under cmd/.
 Result<int> cmd_active(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_cluster(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_completion(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_config(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_create(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_env(AppContext& context, std::vector<std::string> args);
@@ -41,6 +42,7 @@ Result<int> cmd_status(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_stop(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_upgrade(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_url(AppContext& context, std::vector<std::string> args);
+Result<int> cmd_use(AppContext& context, std::vector<std::string> args);
 Result<int> cmd_version(AppContext& context, std::vector<std::string> args);
 
 } // namespace dm

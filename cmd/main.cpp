@@ -1,7 +1,10 @@
 // dmachine: parses the global flags, dispatches to the command table, and is
 // the one place that turns errors into messages and exit codes.
 #include "app/ssh_access.h"
+#include "cmd/command_spec.h"
 #include "cmd/commands.h"
+#include "cmd/man_pages.h"
+#include "drivers/registry.h"
 #include "core/curl_http_client.h"
 #include "core/debug_log.h"
 #include "core/interrupt.h"
@@ -25,19 +28,19 @@ std::string env_or(const char* name, const std::string& fallback) {
 void print_usage(std::ostream& out) {
   out << "Usage: dmachine [OPTIONS] COMMAND [arg...]\n\n"
          "Create and manage machines running Docker.\n\n"
-         "Options:\n"
-         "  --debug, -D                  Enable debug mode\n"
-         "  --storage-path, -s PATH      Configures storage path [$MACHINE_STORAGE_PATH]\n"
-         "  --tls-ca-cert PATH           CA to verify remotes against; only the store's\n"
-         "                               certs/ca.pem is accepted [$MACHINE_TLS_CA_CERT]\n"
-         "  --tls-ca-key PATH            CA key; only the store's certs/ca-key.pem [$MACHINE_TLS_CA_KEY]\n"
-         "  --tls-client-cert PATH       Client cert; only the store's certs/cert.pem [$MACHINE_TLS_CLIENT_CERT]\n"
-         "  --tls-client-key PATH        Client key; only the store's certs/key.pem [$MACHINE_TLS_CLIENT_KEY]\n"
-         "  --native-ssh                 Use dmachine's own SSH client for everything (ssh: words "
-         "after the machine name are a remote command, never options for the system ssh)\n"
-         "  --help, -h                   Show help\n"
-         "  --version, -v                Print the version\n\n"
-         "Commands:\n";
+         "Options:\n";
+  for (const auto& flag : dm::global_flags()) {
+    std::string left = flag.long_name;
+    if (flag.short_name != nullptr) {
+      left += fmt::format(", {}", flag.short_name);
+    }
+    if (flag.value_name != nullptr) {
+      left += fmt::format(" {}", flag.value_name);
+    }
+    std::string env = flag.env_var != nullptr ? fmt::format(" [${}]", flag.env_var) : "";
+    out << fmt::format("  {:<28} {}{}\n", left, flag.help, env);
+  }
+  out << "\nCommands:\n";
   for (const auto& entry : dm::command_table()) {
     out << fmt::format("  {:<18}{}\n", entry.name, entry.summary);
   }
@@ -147,6 +150,29 @@ dm::Result<void> check_tls_globals(const GlobalOptions& globals, const std::file
   return {};
 }
 
+// The hidden `dmachine __man DIR` (run at build time): every man page into DIR.
+// Describing the commands runs only their --help paths, so no store is needed.
+int write_man_pages(const GlobalOptions& globals, const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "Usage: dmachine __man DIR\n";
+    return 1;
+  }
+  dm::SystemProcessRunner process_runner;
+  dm::CurlHttpClient http_client;
+  AppContext context{globals,   dm::MachineStore("/nonexistent/dmachine-man"),
+                     process_runner, http_client, dm::ssh_shell_factory(), std::cout, std::cerr};
+  for (const auto& page : dm::man_pages(dm::describe_commands(context), dm::global_flags(),
+                                        dm::driver_table(), DMACHINE_VERSION)) {
+    if (auto written = dm::write_file_atomic(std::filesystem::path(args[0]) / page.file_name,
+                                             page.text, 0644);
+        !written) {
+      std::cerr << written.error().message << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int run(const std::vector<std::string>& args) {
   GlobalOptions globals;
   globals.storage_path = env_or("MACHINE_STORAGE_PATH", "");
@@ -182,6 +208,9 @@ int run(const std::vector<std::string>& args) {
   if (name == "--version" || name == "-v") {
     std::cout << "dmachine version " << DMACHINE_VERSION << "\n";
     return 0;
+  }
+  if (name == "__man") {
+    return write_man_pages(globals, command_args);
   }
   if (name[0] == '-') {
     std::cerr << fmt::format("flag provided but not defined: {}\nRun 'dmachine --help' for usage.\n",

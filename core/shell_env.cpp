@@ -9,24 +9,37 @@
 
 namespace dm {
 
+namespace {
+
+struct ShellNameKind {
+  std::string_view name;
+  ShellKind kind;
+};
+
+// Every name --shell accepts, in the order messages and completion list them.
+constexpr ShellNameKind k_shell_names[] = {
+    {"bash", ShellKind::posix},     {"zsh", ShellKind::posix},   {"sh", ShellKind::posix},
+    {"ksh", ShellKind::posix},      {"dash", ShellKind::posix},  {"fish", ShellKind::fish},
+    {"powershell", ShellKind::powershell}, {"pwsh", ShellKind::powershell},
+    {"cmd", ShellKind::cmd},        {"emacs", ShellKind::emacs}, {"tcsh", ShellKind::tcsh},
+    {"csh", ShellKind::tcsh},
+};
+
+} // namespace
+
+std::vector<std::string_view> shell_names() {
+  std::vector<std::string_view> names;
+  for (const auto& entry : k_shell_names) {
+    names.push_back(entry.name);
+  }
+  return names;
+}
+
 Result<ShellKind> parse_shell_kind(const std::string& name) {
-  if (name == "bash" || name == "zsh" || name == "sh" || name == "ksh" || name == "dash") {
-    return ShellKind::posix;
-  }
-  if (name == "fish") {
-    return ShellKind::fish;
-  }
-  if (name == "powershell" || name == "pwsh") {
-    return ShellKind::powershell;
-  }
-  if (name == "cmd") {
-    return ShellKind::cmd;
-  }
-  if (name == "emacs") {
-    return ShellKind::emacs;
-  }
-  if (name == "tcsh" || name == "csh") {
-    return ShellKind::tcsh;
+  for (const auto& entry : k_shell_names) {
+    if (entry.name == name) {
+      return entry.kind;
+    }
   }
   return fail(ErrorKind::usage,
               fmt::format("Error: Unknown shell \"{}\": use one of bash, zsh, sh, fish, "

@@ -14,6 +14,8 @@ enum class ShellKind { posix, fish, powershell, cmd, emacs, tcsh };
 
 // "bash", "zsh", "sh", "fish", ... ; an unknown name is an error listing the known ones.
 Result<ShellKind> parse_shell_kind(const std::string& name);
+// Every name parse_shell_kind accepts.
+std::vector<std::string_view> shell_names();
 // From $SHELL's base name; posix when unset or unknown (docker-machine failed there).
 ShellKind shell_kind_from_env(const char* shell_env);
 

@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev libisofs-dev clang libclang-rt-14-dev
   debootstrap iptables iproute2 util-linux procps psmisc kmod
   openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso
+  zsh fish bash-completion man-db dpkg-dev lintian
 )
 # tests/e2e/test_host_services.sh runs this script inside a machine with a short
 # list (DMACHINE_DEPS_PACKAGES) to check that no service changes state.

@@ -27,6 +27,9 @@ e2e_init() {
   require_root
   E2E_STORE=$(mktemp -d "/tmp/dm-e2e-${E2E_NAME}.XXXXXX")
   export MACHINE_STORAGE_PATH="$E2E_STORE"
+  # create registers docker contexts: never in the user's own ~/.docker.
+  E2E_DOCKER_CONFIG=$(mktemp -d "/tmp/dm-e2e-docker-${E2E_NAME}.XXXXXX")
+  export DOCKER_CONFIG="$E2E_DOCKER_CONFIG"
   # A subnet of its own per suite, so suites can run side by side.
   export LOCAL_SUBNET="${LOCAL_SUBNET:-10.213.$(( $(printf "%s" "$E2E_NAME" | cksum | cut -d" " -f1) % 200 + 20 )).0/24}"
   export LOCAL_BRIDGE="${LOCAL_BRIDGE:-dmt$(printf '%s' "$E2E_NAME" | cksum | cut -c1-6)}"
@@ -52,6 +55,7 @@ e2e_cleanup() {
     fi
   fi
   [ -n "${E2E_STORE:-}" ] && rm -rf "$E2E_STORE"
+  [ -n "${E2E_DOCKER_CONFIG:-}" ] && rm -rf "$E2E_DOCKER_CONFIG"
   exit "$code"
 }
 
