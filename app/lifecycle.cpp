@@ -1,6 +1,7 @@
 #include "app/lifecycle.h"
 
 #include "app/ssh_access.h"
+#include "core/engine_setup.h"
 
 #include <cctype>
 #include <fmt/format.h>
@@ -10,6 +11,28 @@ namespace dm {
 namespace {
 
 constexpr int k_ssh_wait_seconds = 120;
+
+// A cloud instance may come back with a new public IP (EC2 without an Elastic IP): the
+// record, and the server certificate whose SANs name the IP, follow it.
+Result<void> follow_new_ip(AppContext& context, LoadedMachine& machine, RemoteShell& shell) {
+  const nlohmann::json now = machine.driver->config();
+  const std::string old_ip = record_ip(machine.record);
+  machine.record.driver = now;
+  if (record_ip(machine.record) == old_ip) {
+    return {};
+  }
+  DM_TRY(context.store.save(machine.record));
+  std::error_code missing;
+  if (!std::filesystem::exists(machine.record.auth.server_cert_path, missing)) {
+    return {}; // no engine configured (--no-provision): nothing names the IP
+  }
+  Progress progress(context.err, progress_style_for_stderr(), machine.record.name + ": ");
+  progress.note(fmt::format("the IP address changed from {} to {}: new server certificate",
+                            old_ip, record_ip(machine.record)));
+  EngineSetupDeps deps{context.store, context.http_client};
+  DM_TRY(rotate_engine_certs(shell, machine.record, deps, RegenerateClient::no, progress));
+  return context.store.save(machine.record);
+}
 
 } // namespace
 
@@ -83,6 +106,12 @@ ActionOutcome apply_action(AppContext& context, const std::string& name, Action 
     if (!shell) {
       outcome.error = fmt::format("Machine \"{}\" was {}, but SSH does not answer: {}", name,
                                   words.past, shell.error().message);
+      return outcome;
+    }
+    auto followed = follow_new_ip(context, *machine, **shell);
+    if (!followed) {
+      outcome.error = fmt::format("Machine \"{}\" was {} with a new IP address, but: {}", name,
+                                  words.past, followed.error().message);
       return outcome;
     }
   }
