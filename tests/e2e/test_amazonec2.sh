@@ -21,6 +21,11 @@ printf '{"AKIDOTHER": {"secret": "x"}}\n' >"$WORK/other.json"
 
 EMU_PID="" FAKE_PID=""
 stop_emulators() {
+  # The store's machines first, while their emulator still answers.
+  if [ -d "$E2E_STORE/machines" ] && [ -n "$(ls "$E2E_STORE/machines")" ]; then
+    # shellcheck disable=SC2046
+    timeout 300 "$DMACHINE" rm -f -y $(ls "$E2E_STORE/machines") >/dev/null 2>&1
+  fi
   for pid in $EMU_PID $FAKE_PID; do
     kill -TERM "$pid" 2>/dev/null
   done
@@ -206,13 +211,14 @@ rm -rf "$E2E_STORE"/machines/fleet*
 # --- rm --------------------------------------------------------------------------------
 log "rm"
 check_exit "rm" 0 dm rm -y ec2a
+ctl wait-idle 60 >/dev/null 2>&1
 check_exit "the emulator holds nothing (instance, key pair, group, host)" 0 ctl check-empty
 sed 's/^/  | /' /tmp/dm-e2e-last.out | head
 
 # --- Ctrl-C while the instance boots ---------------------------------------------------
 log "Ctrl-C during create"
 ctl reset >/dev/null
-dm create -d amazonec2 "${ENDPOINT[@]}" ec2c >"$WORK/ctrlc.out" 2>&1 &
+"$DMACHINE" create -d amazonec2 "${ENDPOINT[@]}" ec2c >"$WORK/ctrlc.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do
   [ "$(ctl stats RunInstances)" -ge 1 ] && break
