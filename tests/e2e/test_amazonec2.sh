@@ -206,6 +206,10 @@ check_contains "ls shows ec2a Stopped" "ec2a Stopped" "$ls_out"
 check_eq "ls over 20 machines of one endpoint: one DescribeInstances call" 1 "$(fake_ctl stats DescribeInstances)"
 check_eq "and one for the other endpoint's machine" 1 "$(ctl stats DescribeInstances)"
 for id in $ids; do fake_ctl --credentials "$WORK/creds.json" call TerminateInstances InstanceId.1="$id" >/dev/null; done
+sleep 1
+fake_ctl purge >/dev/null
+check_exit "rm of a machine whose instance is already gone succeeds" 0 dm rm -y fleet01
+check_eq "and its store entry is gone" "" "$(ls -d "$E2E_STORE/machines/fleet01" 2>/dev/null)"
 rm -rf "$E2E_STORE"/machines/fleet*
 
 # --- rm --------------------------------------------------------------------------------
