@@ -11,6 +11,7 @@ e2e_init
 command -v docker >/dev/null || skip "no docker client on PATH"
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is missing"
 command -v ssh-keygen >/dev/null || skip "ssh-keygen is missing (openssh-client)"
+command -v jq >/dev/null || skip "jq is missing (scripts/install-deps.sh installs it)"
 
 EMU_DIR="$DM_SOURCE_DIR/tests/emulators/ec2"
 WORK=$(mktemp -d /tmp/dm-e2e-amazonec2-work.XXXXXX)
