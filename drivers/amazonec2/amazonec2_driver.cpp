@@ -53,7 +53,9 @@ void sleep_interruptibly(std::chrono::milliseconds wait) {
   }
 }
 
-void append(Pairs& params, const Pairs& more) { params.insert(params.end(), more.begin(), more.end()); }
+void append(Pairs& params, const Pairs& more) {
+  params.insert(params.end(), more.begin(), more.end());
+}
 
 // The address dmachine uses: the public one unless the settings ask for the private one.
 std::string chosen_ip(const Ec2Instance& instance, bool use_private) {
@@ -95,8 +97,8 @@ public:
     if (!m_s.user_data_file.empty()) {
       auto text = read_file(m_s.user_data_file);
       if (!text) {
-        return fail(ErrorKind::usage, "unable to read --amazonec2-userdata file: " +
-                                          text.error().message);
+        return fail(ErrorKind::usage,
+                    "unable to read --amazonec2-userdata file: " + text.error().message);
       }
       if (text->size() > k_user_data_limit) {
         return fail(ErrorKind::usage, "--amazonec2-userdata: EC2 takes at most 16 KiB");
@@ -307,9 +309,9 @@ private:
     if (m_s.credential_source.empty()) {
       m_s.credential_source = resolved->source;
     }
-    auto endpoint = ec2_endpoint(m_s.region, m_s.endpoint,
-                                 m_s.insecure_transport ? InsecureTransport::yes
-                                                        : InsecureTransport::no);
+    auto endpoint =
+        ec2_endpoint(m_s.region, m_s.endpoint,
+                     m_s.insecure_transport ? InsecureTransport::yes : InsecureTransport::no);
     DM_TRY(endpoint);
     RetryPolicy policy;
     policy.attempts = m_s.retries < 0 ? 1 : m_s.retries + 1;
@@ -397,9 +399,8 @@ private:
         }
       }
       if (std::chrono::steady_clock::now() + wait > deadline) {
-        return fail(ErrorKind::timeout,
-                    fmt::format("instance {} was not {} after {} s (it is {})", m_s.instance_id,
-                                what, seconds, last));
+        return fail(ErrorKind::timeout, fmt::format("instance {} was not {} after {} s (it is {})",
+                                                    m_s.instance_id, what, seconds, last));
       }
       sleep_interruptibly(wait);
       wait = std::min(wait * 2, std::chrono::milliseconds(3000));
@@ -433,8 +434,8 @@ private:
       m_s.vpc_id = vpcs->front().vpc_id;
     }
     const std::string zone = m_s.region + m_s.zone;
-    auto body = call("DescribeSubnets", filter_params({{"availability-zone", {zone}},
-                                                       {"vpc-id", {m_s.vpc_id}}}));
+    auto body = call("DescribeSubnets",
+                     filter_params({{"availability-zone", {zone}}, {"vpc-id", {m_s.vpc_id}}}));
     DM_TRY(body);
     auto subnets = parse_subnets(*body);
     DM_TRY(subnets);
@@ -477,9 +478,9 @@ private:
     if (m_s.ssh_user.empty()) {
       // The image's default user: Debian's "admin", Ubuntu's "ubuntu", Amazon Linux's "ec2-user".
       const std::string& name = image->name;
-      m_s.ssh_user = name.rfind("debian", 0) == 0 ? "admin"
+      m_s.ssh_user = name.rfind("debian", 0) == 0                               ? "admin"
                      : name.rfind("al20", 0) == 0 || name.rfind("amzn", 0) == 0 ? "ec2-user"
-                                                                                  : "ubuntu";
+                                                                                : "ubuntu";
     }
     return {};
   }
@@ -506,10 +507,10 @@ private:
     if (m_context.process_runner == nullptr) {
       return fail("amazonec2: no process runner");
     }
-    auto made = m_context.process_runner->run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                                               "dmachine-" + m_context.machine_name, "-f",
-                                               key.string()},
-                                              ProcessOptions{"", {}, 30, false});
+    auto made =
+        m_context.process_runner->run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                       "dmachine-" + m_context.machine_name, "-f", key.string()},
+                                      ProcessOptions{"", {}, 30, false});
     DM_TRY_CTX(made, "make the machine's ED25519 key (ssh-keygen)");
     if (made->exit_status != 0) {
       return fail("ssh-keygen -t ed25519: " + made->err);
@@ -524,9 +525,9 @@ private:
   Result<void> make_security_groups() {
     m_s.group_ids.clear();
     for (const auto& name : m_s.group_names) {
-      auto body = call("DescribeSecurityGroups",
-                       describe_security_groups_params(
-                           {}, {{"group-name", {name}}, {"vpc-id", {m_s.vpc_id}}}));
+      auto body = call(
+          "DescribeSecurityGroups",
+          describe_security_groups_params({}, {{"group-name", {name}}, {"vpc-id", {m_s.vpc_id}}}));
       DM_TRY(body);
       auto groups = parse_security_groups(*body);
       DM_TRY(groups);
@@ -705,10 +706,10 @@ private:
     if (candidates.empty() || m_s.store_id.empty()) {
       return {};
     }
-    auto body = call("DescribeSecurityGroups",
-                     describe_security_groups_params(
-                         {}, {{"group-id", candidates},
-                              {std::string("tag:") + k_tag_store, {m_s.store_id}}}));
+    auto body = call(
+        "DescribeSecurityGroups",
+        describe_security_groups_params(
+            {}, {{"group-id", candidates}, {std::string("tag:") + k_tag_store, {m_s.store_id}}}));
     DM_TRY(body);
     auto ours = parse_security_groups(*body);
     DM_TRY(ours);
@@ -759,8 +760,9 @@ std::vector<DriverFlag> amazonec2_driver_flags() {
        "AWS Secret Key (else AWS_SECRET_ACCESS_KEY, else ~/.aws); never stored", "", "", F::string},
       {"amazonec2-session-token", "AWS Session Token (else AWS_SESSION_TOKEN); never stored", "",
        "", F::string},
-      {"amazonec2-ami", "AWS machine image (default: the newest Debian 12 image of Debian's account)",
-       "", "AWS_AMI", F::string},
+      {"amazonec2-ami",
+       "AWS machine image (default: the newest Debian 12 image of Debian's account)", "", "AWS_AMI",
+       F::string},
       {"amazonec2-region", "AWS region", "us-east-1", "AWS_DEFAULT_REGION", F::string},
       {"amazonec2-vpc-id", "AWS VPC id (default: the account's default VPC)", "", "AWS_VPC_ID",
        F::string},
@@ -768,10 +770,10 @@ std::vector<DriverFlag> amazonec2_driver_flags() {
       {"amazonec2-subnet-id", "AWS VPC subnet id", "", "AWS_SUBNET_ID", F::string},
       {"amazonec2-security-group-readonly", "Skip adding default rules to security groups", "",
        "AWS_SECURITY_GROUP_READONLY", F::boolean},
-      {"amazonec2-security-group", "AWS VPC security group", "docker-machine",
-       "AWS_SECURITY_GROUP", F::string_list},
-      {"amazonec2-open-port", "Make the specified port number accessible from the Internet", "",
-       "", F::string_list},
+      {"amazonec2-security-group", "AWS VPC security group", "docker-machine", "AWS_SECURITY_GROUP",
+       F::string_list},
+      {"amazonec2-open-port", "Make the specified port number accessible from the Internet", "", "",
+       F::string_list},
       {"amazonec2-tags", "AWS Tags (e.g. key1,value1,key2,value2)", "", "AWS_TAGS", F::string},
       {"amazonec2-instance-type", "AWS instance type", "t3.micro", "AWS_INSTANCE_TYPE", F::string},
       {"amazonec2-device-name", "AWS root device name", "/dev/sda1", "AWS_DEVICE_NAME", F::string},
@@ -791,19 +793,19 @@ std::vector<DriverFlag> amazonec2_driver_flags() {
       {"amazonec2-private-address-only", "Only use a private IP address", "", "", F::boolean},
       {"amazonec2-use-private-address", "Force the usage of private IP address", "", "",
        F::boolean},
-      {"amazonec2-monitoring", "Set this flag to enable CloudWatch monitoring", "", "",
-       F::boolean},
+      {"amazonec2-monitoring", "Set this flag to enable CloudWatch monitoring", "", "", F::boolean},
       {"amazonec2-use-ebs-optimized-instance", "Create an EBS optimized instance", "", "",
        F::boolean},
       {"amazonec2-ssh-keypath", "SSH Key for Instance", "", "AWS_SSH_KEYPATH", F::string},
       {"amazonec2-keypair-name", "AWS keypair to use; requires --amazonec2-ssh-keypath", "",
        "AWS_KEYPAIR_NAME", F::string},
-      {"amazonec2-retries", "Set retry count for recoverable failures (use -1 to disable)", "5",
-       "", F::integer},
+      {"amazonec2-retries", "Set retry count for recoverable failures (use -1 to disable)", "5", "",
+       F::integer},
       {"amazonec2-endpoint", "Optional endpoint URL (https://host[:port])", "", "AWS_ENDPOINT",
        F::string},
-      {"amazonec2-insecure-transport", "Disable SSL when sending requests (needs --amazonec2-endpoint)",
-       "", "AWS_INSECURE_TRANSPORT", F::boolean},
+      {"amazonec2-insecure-transport",
+       "Disable SSL when sending requests (needs --amazonec2-endpoint)", "",
+       "AWS_INSECURE_TRANSPORT", F::boolean},
       {"amazonec2-userdata", "path to file with cloud-init user data", "", "AWS_USERDATA",
        F::string},
   };

@@ -12,11 +12,13 @@ namespace dm::aws {
 namespace {
 
 constexpr const char* k_anywhere = "0.0.0.0/0";
-constexpr const char* k_debian_owner = "136693071363"; // Debian's AWS account (wiki.debian.org/Cloud/AmazonEC2Image)
+constexpr const char* k_debian_owner =
+    "136693071363"; // Debian's AWS account (wiki.debian.org/Cloud/AmazonEC2Image)
 
 Result<int> parse_port_number(const std::string& text) {
   if (text.empty() || text.size() > 5 ||
-      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+      !std::all_of(text.begin(), text.end(),
+                   [](unsigned char c) { return std::isdigit(c) != 0; })) {
     return fail(ErrorKind::usage, "not a port number");
   }
   const int port = std::stoi(text);

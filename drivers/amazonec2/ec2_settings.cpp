@@ -122,8 +122,8 @@ Result<Ec2Settings> settings_from_options(const DriverOptions& options) {
   s.tags = options.get("amazonec2-tags");
   DM_TRY(parse_tags_flag(s.tags));
   s.device_name = options.get("amazonec2-device-name", s.device_name);
-  auto root_size = parse_int(options.get("amazonec2-root-size", "16"), "amazonec2-root-size", 1,
-                             16384);
+  auto root_size =
+      parse_int(options.get("amazonec2-root-size", "16"), "amazonec2-root-size", 1, 16384);
   DM_TRY(root_size);
   s.root_size = *root_size;
   s.volume_type = options.get("amazonec2-volume-type", s.volume_type);
@@ -144,8 +144,8 @@ Result<Ec2Settings> settings_from_options(const DriverOptions& options) {
   s.ebs_optimized = flag_on(options, "amazonec2-use-ebs-optimized-instance");
   s.user_data_file = options.get("amazonec2-userdata");
   s.ssh_user = options.get("amazonec2-ssh-user");
-  auto ssh_port = parse_int(options.get("amazonec2-ssh-port", "22"), "amazonec2-ssh-port", 1,
-                            65535);
+  auto ssh_port =
+      parse_int(options.get("amazonec2-ssh-port", "22"), "amazonec2-ssh-port", 1, 65535);
   DM_TRY(ssh_port);
   s.ssh_port = *ssh_port;
   s.ssh_private_key_path = options.get("amazonec2-ssh-keypath");

@@ -201,7 +201,9 @@ check_contains "a machine made with key flags: a later command says what to set"
 rm -rf "$E2E_STORE/machines/flagged"
 fake_ctl reset >/dev/null
 ctl reset >/dev/null
+started=$(date +%s%N)
 ls_out=$(dm ls --format '{{.Name}} {{.State}}' 2>&1)
+log "ls over 21 EC2 machines took $(( ($(date +%s%N) - started) / 1000000 )) ms"
 check_eq "ls shows the 20 machines Running" 20 "$(grep -c '^fleet[0-9]* Running$' <<<"$ls_out")"
 check_contains "ls shows ec2a Stopped" "ec2a Stopped" "$ls_out"
 check_eq "ls over 20 machines of one endpoint: one DescribeInstances call" 1 "$(fake_ctl stats DescribeInstances)"
