@@ -54,6 +54,18 @@ public:
   [[nodiscard]] int engine_port() const override { return m_inner->engine_port(); }
   [[nodiscard]] StateCheck state_check() const override { return m_inner->state_check(); }
   [[nodiscard]] int ssh_wait_seconds() const override { return m_inner->ssh_wait_seconds(); }
+  [[nodiscard]] std::string state_batch_key() const override {
+    return m_inner->state_batch_key();
+  }
+  void learn_states(const std::vector<Driver*>& members) override {
+    const auto started = std::chrono::steady_clock::now();
+    m_inner->learn_states(members);
+    debug_log("driver", fmt::format("{} learn_states({} machines) in {}", m_name, members.size(),
+                                    elapsed_since(started)));
+  }
+  void remember_state(const Result<MachineState>& state, const std::string& ip) override {
+    m_inner->remember_state(state, ip);
+  }
 
 private:
   template <typename Fn>

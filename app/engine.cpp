@@ -112,6 +112,8 @@ MachineWork provision_work(AppContext& context) {
 MachineWork regenerate_certs_work(AppContext& context) {
   return [&context](RemoteShell& shell, LoadedMachine& machine, Progress& progress) {
     context.out << "Regenerating TLS certificates\n";
+    // A cloud instance's IP may have changed since the record was written: the driver knows.
+    machine.record.driver = machine.driver->config();
     EngineSetupDeps deps{context.store, context.http_client};
     return rotate_engine_certs(shell, machine.record, deps, RegenerateClient::no, progress);
   };

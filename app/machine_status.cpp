@@ -4,6 +4,7 @@
 #include "drivers/registry.h"
 
 #include <fmt/format.h>
+#include <map>
 
 namespace dm {
 
@@ -54,6 +55,22 @@ Plan plan_for(const MachineRecord& record, Driver& driver) {
   return plan;
 }
 
+// Machines whose drivers share a batch key (cloud machines of one account and region)
+// learn their states in one question through the first of them.
+void learn_states_in_batches(const std::vector<std::unique_ptr<Driver>>& drivers) {
+  std::map<std::string, std::vector<Driver*>> batches;
+  for (const auto& driver : drivers) {
+    if (driver) {
+      if (std::string key = driver->state_batch_key(); !key.empty()) {
+        batches[key].push_back(driver.get());
+      }
+    }
+  }
+  for (auto& [key, members] : batches) {
+    members.front()->learn_states(members);
+  }
+}
+
 void append_error(LsRow& row, const std::string& note) {
   if (!note.empty()) {
     row.error = row.error.empty() ? note : row.error + "; " + note;
@@ -88,19 +105,27 @@ std::vector<LsRow> status_rows(AppContext& context, const std::vector<StoreEntry
   std::vector<Plan> plans(entries.size());
   std::vector<size_t> asked; // indexes of entries whose plan is queried
   std::vector<StateQuery> queries;
+  std::vector<std::unique_ptr<Driver>> drivers(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     rows.push_back(record_row(entries[i]));
     if (!entries[i].record) {
       continue;
     }
-    const MachineRecord& record = *entries[i].record;
-    auto driver = make_machine_driver(context, record);
+    auto driver = make_machine_driver(context, *entries[i].record);
     if (!driver) {
       rows[i].state = "Error";
       rows[i].error = driver.error().message;
       continue;
     }
-    plans[i] = plan_for(record, **driver);
+    drivers[i] = std::move(*driver);
+  }
+  learn_states_in_batches(drivers);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!drivers[i]) {
+      continue;
+    }
+    const MachineRecord& record = *entries[i].record;
+    plans[i] = plan_for(record, *drivers[i]);
     if (plans[i].error && plans[i].query.known_state == MachineState::none) {
       rows[i].state = "Error";
       rows[i].error = plans[i].error->message;

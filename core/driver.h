@@ -78,6 +78,18 @@ public:
   [[nodiscard]] virtual StateCheck state_check() const { return StateCheck::local; }
   // How long create waits for SSH to answer after the driver made the machine.
   [[nodiscard]] virtual int ssh_wait_seconds() const { return 120; }
+
+  // Drivers that learn state from a remote API answer for many machines in one call:
+  // ls asks together the machines whose batch key is equal and not empty (e.g. one
+  // per endpoint, region and credentials) through learn_states on one of them, which
+  // hands every member its answer (remember_state); members' state() and ip() then
+  // answer from it without asking again.
+  [[nodiscard]] virtual std::string state_batch_key() const { return ""; }
+  virtual void learn_states(const std::vector<Driver*>& members) { (void)members; }
+  virtual void remember_state(const Result<MachineState>& state, const std::string& ip) {
+    (void)state;
+    (void)ip;
+  }
 };
 
 // One row of the driver table in drivers/registry.cpp.

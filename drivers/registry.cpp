@@ -1,5 +1,6 @@
 #include "drivers/registry.h"
 
+#include "drivers/amazonec2/amazonec2_driver.h"
 #include "drivers/generic/generic_driver.h"
 #include "drivers/google/google_driver.h"
 #include "drivers/local/local_driver.h"
@@ -15,6 +16,9 @@ const std::vector<DriverEntry>& driver_table() {
       {"generic", "An existing Linux server reached over SSH", generic_driver_flags(),
        make_generic_driver,
        "The server itself was left as it is: the generic driver only forgets it."},
+      {"amazonec2", "An Amazon EC2 instance (EC2 Query API; key pair and security group made "
+                    "and removed with it)",
+       amazonec2_driver_flags(), make_amazonec2_driver, ""},
       {"google", "A Google Compute Engine instance (Compute Engine API)", google_driver_flags(),
        make_google_driver, ""},
   };

@@ -15,7 +15,7 @@ packages=(
   libssh2-1-dev libcurl4-openssl-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev libisofs-dev clang libclang-rt-14-dev
   debootstrap iptables iproute2 util-linux procps psmisc kmod
-  openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso
+  openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso jq
   zsh fish bash-completion man-db dpkg-dev lintian
 )
 # tests/e2e/test_host_services.sh runs this script inside a machine with a short

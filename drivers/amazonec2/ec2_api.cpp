@@ -1,5 +1,6 @@
 #include "drivers/amazonec2/ec2_api.h"
 
+#include "core/debug_log.h"
 #include "core/interrupt.h"
 #include "core/machine_record.h"
 
@@ -134,8 +135,18 @@ Result<std::string> ec2_call(Ec2Caller& caller, const std::string& action, const
     if (interrupted()) {
       return fail(ErrorKind::interrupted, action + ": interrupted");
     }
+    const auto sent = std::chrono::steady_clock::now();
     auto response = caller.http.send(ec2_request(caller.endpoint, action, params,
                                                  caller.credentials, amz_date_of(caller.now())));
+    if (debug_enabled()) {
+      // The action and its outcome only: parameters can hold user data.
+      auto error = response ? parse_ec2_error(response->body) : std::nullopt;
+      debug_log("ec2", fmt::format("{} (attempt {}) -> {} in {}", action, attempt,
+                                   !response ? response.error().message
+                                   : error   ? fmt::format("{} {}", response->status, error->code)
+                                             : std::to_string(response->status),
+                                   elapsed_since(sent)));
+    }
     std::string code;
     if (!response) {
       last = response.error().with_context(action);

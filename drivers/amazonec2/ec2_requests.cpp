@@ -63,11 +63,11 @@ Pairs run_instances_params(const RunInstancesSpec& spec) {
     params.emplace_back("EbsOptimized", "true");
   }
   if (!spec.tags.empty()) {
-    params.emplace_back("TagSpecification.1.ResourceType", "instance");
-    add_tags(params, "TagSpecification.1", spec.tags);
+    auto instance_tags = tag_specification_params(1, "instance", spec.tags);
+    params.insert(params.end(), instance_tags.begin(), instance_tags.end());
     if (spec.root_disk) {
-      params.emplace_back("TagSpecification.2.ResourceType", "volume");
-      add_tags(params, "TagSpecification.2", spec.tags);
+      auto volume_tags = tag_specification_params(2, "volume", spec.tags);
+      params.insert(params.end(), volume_tags.begin(), volume_tags.end());
     }
   }
   if (!spec.client_token.empty()) {
@@ -144,6 +144,14 @@ Pairs describe_security_groups_params(const std::vector<std::string>& group_ids,
 Pairs filter_params(const std::vector<Ec2Filter>& filters) {
   Pairs params;
   add_filters(params, filters);
+  return params;
+}
+
+Pairs tag_specification_params(int index, const std::string& resource_type,
+                               const std::vector<Ec2Tag>& tags) {
+  const std::string prefix = fmt::format("TagSpecification.{}", index);
+  Pairs params = {{prefix + ".ResourceType", resource_type}};
+  add_tags(params, prefix, tags);
   return params;
 }
 

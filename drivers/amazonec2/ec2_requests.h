@@ -69,5 +69,8 @@ Pairs describe_security_groups_params(const std::vector<std::string>& group_ids,
                                       const std::vector<Ec2Filter>& filters);
 // DescribeSubnets, DescribeVpcs, DescribeImages (and the filters of any action).
 Pairs filter_params(const std::vector<Ec2Filter>& filters);
+// TagSpecification.<index>.ResourceType and its tags, for actions that tag what they make.
+Pairs tag_specification_params(int index, const std::string& resource_type,
+                               const std::vector<Ec2Tag>& tags);
 
 } // namespace dm::aws

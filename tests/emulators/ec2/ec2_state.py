@@ -201,6 +201,9 @@ class Ec2State(InstanceActions, AccountActions):
     def _host_reboot(self, inst):
         if self.hosts is not None and inst.host_made:
             self.hosts.reboot(inst.id)
+            # EC2 keeps the public address over a reboot; the host's eth0 lost it.
+            if inst.held_public is not None and self.public_mode != "same":
+                self.hosts.add_address(inst.id, inst.held_public, self.network.prefixlen)
 
     def _host_terminate(self, inst):
         if self.hosts is not None and inst.host_made:
