@@ -2,6 +2,7 @@
 
 #include "drivers/generic/generic_driver.h"
 #include "drivers/local/local_driver.h"
+#include "drivers/qemu/qemu_driver.h"
 
 #include <fmt/format.h>
 
@@ -14,6 +15,8 @@ const std::vector<DriverEntry>& driver_table() {
       {"generic", "An existing Linux server reached over SSH", generic_driver_flags(),
        make_generic_driver,
        "The server itself was left as it is: the generic driver only forgets it."},
+      {"qemu", "A VM from a cloud image run by QEMU (bridge network as root, else user networking)",
+       qemu_driver_flags(), make_qemu_driver, ""},
   };
   return table;
 }

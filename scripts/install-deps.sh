@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev libexpected-dev catch2 libpugixml-dev libisofs-dev clang libclang-rt-14-dev
   debootstrap iptables iproute2 util-linux procps psmisc kmod
   openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso
+  qemu-system-x86 qemu-utils e2fsprogs fdisk
 )
 # tests/e2e/test_host_services.sh runs this script inside a machine with a short
 # list (DMACHINE_DEPS_PACKAGES) to check that no service changes state.
