@@ -3,6 +3,7 @@
 #include "drivers/generic/generic_driver.h"
 #include "drivers/local/local_driver.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/virtualbox/virtualbox_driver.h"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,8 @@ const std::vector<DriverEntry>& driver_table() {
        "The server itself was left as it is: the generic driver only forgets it."},
       {"qemu", "A VM from a cloud image run by QEMU (bridge network as root, else user networking)",
        qemu_driver_flags(), make_qemu_driver, ""},
+      {"virtualbox", "A VirtualBox VM from a cloud image, driven through VBoxManage",
+       virtualbox_driver_flags(), make_virtualbox_driver, ""},
   };
   return table;
 }

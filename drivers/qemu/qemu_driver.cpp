@@ -1,5 +1,7 @@
 #include "drivers/qemu/qemu_driver.h"
 
+#include "core/tcp_probe.h"
+
 #include "core/interrupt.h"
 #include "core/machine_record.h"
 #include "core/machine_store.h"
@@ -44,28 +46,6 @@ constexpr int k_engine_port = 2376;
 enum class AccelChoice { auto_detect, kvm, tcg };
 
 vm::VmDefaults defaults() { return {1024, 1, 20000, k_default_network}; }
-
-// A free TCP port on 127.0.0.1 (bound and released: QEMU binds it next).
-Result<int> free_local_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return fail("socket: cannot pick a free port");
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  if (port <= 0) {
-    return fail("cannot pick a free port on 127.0.0.1");
-  }
-  return port;
-}
 
 std::string boot_id() {
   return local::trim(local::read_text("/proc/sys/kernel/random/boot_id"));
