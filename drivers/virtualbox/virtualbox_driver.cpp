@@ -160,6 +160,14 @@ public:
     if (!options.has("virtualbox-image") && options.has("virtualbox-boot2docker-url")) {
       options.values["virtualbox-image"] = options.get_list("virtualbox-boot2docker-url");
     }
+    if (!options.has("virtualbox-image")) {
+      const std::string url(vm::k_default_raw_image_url);
+      options.values["virtualbox-image"] = {url};
+      if (!options.has("virtualbox-image-checksum")) {
+        options.values["virtualbox-image-checksum"] = {
+            vm::sibling_url(url, vm::k_default_image_sums_name)};
+      }
+    }
     // docker-machine: less than 1 CPU means all of this computer's, and at most 32.
     if (options.has("virtualbox-cpu-count")) {
       const std::string cpus = options.get("virtualbox-cpu-count");

@@ -444,6 +444,16 @@ TEST_CASE("virtualbox: bad flag values are usage errors naming the flag", "[virt
     REQUIRE_FALSE(result);
     CHECK(result.error().message.find(c.expected) != std::string::npos);
   }
+  // Without an image: Debian's genericcloud as a raw disk, checked against its SHA512SUMS.
+  dm::DriverOptions no_image;
+  auto defaulted = setup.driver();
+  REQUIRE(defaulted->set_options(no_image));
+  auto offline = defaulted->pre_create_check(); // the fake HTTP client answers nothing
+  REQUIRE_FALSE(offline);
+  CHECK(offline.error().message.find("debian-12-genericcloud-amd64.raw") != std::string::npos);
+  REQUIRE_FALSE(setup.http.requests().empty());
+  CHECK(setup.http.requests().front().url ==
+        "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS");
   // The old flag name is an alias of the image flag; -1 CPUs means all of them.
   auto options = setup.options({{"virtualbox-cpu-count", "-1"}});
   options.values.erase("virtualbox-image");
