@@ -34,7 +34,7 @@ namespace {
 // 192.168.0/1.x.
 constexpr const char* k_default_network = "192.168.120.0/24";
 constexpr const char* k_prefix = "qemu";
-constexpr int k_ssh_wait_seconds = 600;
+constexpr int k_ssh_wait_seconds = 900; // boot to SSH under TCG: 1.5-8 min with a loaded CPU
 constexpr int k_launch_timeout_seconds = 120;
 constexpr int k_powerdown_wait_seconds = 120;
 constexpr int k_quit_wait_seconds = 15;
