@@ -30,13 +30,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// 192.168.120.0/24: private (RFC 1918), outside docker's default pools (172.17-31/16,
-// 192.168.0.0/20 is what docker's address pools start from... 192.168.16+ as /20 steps),
-// VirtualBox's 192.168.56.0/21, libvirt's 192.168.122.0/24 and common home routers'
-// 192.168.0/1.x.
+// 192.168.120.0/24: private (RFC 1918), outside VirtualBox's 192.168.56.0/21, libvirt's
+// 192.168.122.0/24, home routers' 192.168.0/1.x and the 10/8 of corporate networks; Docker's
+// default pools reach it only after their fifteen 172.17-31 networks. Overlaps with this
+// computer's interfaces are refused by the pre-create check.
 constexpr const char* k_default_network = "192.168.120.0/24";
 constexpr const char* k_prefix = "qemu";
-constexpr int k_ssh_wait_seconds = 600;
+constexpr int k_ssh_wait_seconds = 900; // boot to SSH under TCG: 1.5-8 min with a loaded CPU
 constexpr int k_launch_timeout_seconds = 120;
 constexpr int k_powerdown_wait_seconds = 120;
 constexpr int k_quit_wait_seconds = 15;
