@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using virtualbox::VBoxManage;
 
-constexpr int k_ssh_wait_seconds = 600; // a TCG boot takes minutes; VirtualBox far less
+constexpr int k_ssh_wait_seconds = 900; // TCG boots under load took 6-8 min to SSH here
 constexpr int k_stop_wait_seconds = 180;
 constexpr int k_max_cpus = 32; // docker-machine's cap for --virtualbox-cpu-count
 constexpr const char* k_default_cidr = "192.168.56.1/24";
