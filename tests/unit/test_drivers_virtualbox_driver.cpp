@@ -93,6 +93,7 @@ struct VBoxSetup {
   std::string cpuinfo = "flags\t\t: fpu vmx sse2\n";
   bool vboxmanage_present = true;
   int slept_ms = 0;
+  dm::virtualbox::HostOs os = dm::virtualbox::HostOs::linux_or_windows;
 
   VBoxSetup() {
     fs::create_directories(machine_dir);
@@ -120,6 +121,7 @@ struct VBoxSetup {
     host.free_port = []() -> dm::Result<int> { return 40022; };
     host.sleep_ms = [this](int ms) { slept_ms += ms; };
     host.is_directory = [](const fs::path& path) { return path == "/home"; };
+    host.os = os;
     return host;
   }
 
@@ -282,6 +284,38 @@ TEST_CASE("virtualbox: an existing host-only interface of the network is reused"
     }
   }
   CHECK(driver->config()["HostOnlyAdapter"] == "vboxnet0");
+}
+
+TEST_CASE("virtualbox: VirtualBox 7 on macOS attaches NIC 2 to a host-only network",
+          "[virtualbox]") {
+  VBoxSetup setup;
+  setup.os = dm::virtualbox::HostOs::macos;
+  auto driver = setup.driver();
+  REQUIRE(driver->set_options(setup.options({{"virtualbox-no-share", "true"}})));
+  REQUIRE(driver->pre_create_check());
+  CHECK(setup.lines() == std::vector<std::string>{"--version", "showvminfo vb1 --machinereadable"});
+  setup.runner.clear();
+  REQUIRE(driver->create());
+  auto lines = setup.lines();
+  const std::string mac = driver->config()["MACAddress"];
+  std::string vbox_mac;
+  for (char c : mac) {
+    if (c != ':') {
+      vbox_mac += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  const std::vector<std::string> tail(lines.end() - 6, lines.end());
+  CHECK(tail == std::vector<std::string>{
+                    "list hostonlynets",
+                    "hostonlynet add --name dmachine-192.168.58.0-24 --netmask 255.255.255.0 "
+                    "--lower-ip 192.168.58.0 --upper-ip 192.168.58.0 --enable",
+                    "modifyvm vb1 --nic2 hostonlynet --host-only-net2 dmachine-192.168.58.0-24 "
+                    "--nictype2 virtio --nicpromisc2 deny --cableconnected2 on --macaddress2 " +
+                        vbox_mac,
+                    "modifyvm vb1 --natpf1 delete ssh",
+                    "modifyvm vb1 --natpf1 ssh,tcp,127.0.0.1,40022,,22",
+                    "startvm vb1 --type headless"});
+  CHECK(driver->config()["HostOnlyNetworks"] == true);
 }
 
 TEST_CASE("virtualbox: stop, start, kill, restart and rm", "[virtualbox]") {
