@@ -4,6 +4,7 @@
 #include "core/engine_setup.h"
 
 #include <cctype>
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace dm {
@@ -101,8 +102,10 @@ ActionOutcome apply_action(AppContext& context, const std::string& name, Action 
     return outcome;
   }
   if (action == Action::start || action == Action::restart) {
-    // Started means reachable: wait (bounded) until SSH answers with the pinned key.
-    auto shell = open_machine_session(*machine, "", k_ssh_wait_seconds);
+    // Started means reachable: wait (bounded) until SSH answers with the pinned key; a VM
+    // booting under emulation gets the driver's longer wait.
+    auto shell = open_machine_session(*machine, "",
+                                      std::max(k_ssh_wait_seconds, driver.ssh_wait_seconds()));
     if (!shell) {
       outcome.error = fmt::format("Machine \"{}\" was {}, but SSH does not answer: {}", name,
                                   words.past, shell.error().message);

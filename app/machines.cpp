@@ -5,6 +5,7 @@
 #include "drivers/registry.h"
 #include "ssh/ssh_shell.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <map>
 #include <mutex>
@@ -118,7 +119,8 @@ Result<std::unique_ptr<RemoteShell>> open_machine_shell(AppContext& context,
       auto target = machine_ssh_target(machine);
       DM_TRY(target);
       ConnectOptions options;
-      options.wait_seconds = k_start_ssh_wait_seconds;
+      options.wait_seconds =
+          std::max(k_start_ssh_wait_seconds, machine.driver->ssh_wait_seconds());
       auto shell = open_ssh_shell(*target, options);
       DM_TRY_CTX(shell, "the machine was started, but SSH does not answer");
       return shell;

@@ -17,7 +17,9 @@ namespace {
 
 constexpr int k_short_timeout = 60;
 constexpr int k_install_timeout = 600;
-constexpr int k_restart_timeout = 120;
+// A VM booting under emulation (qemu/virtualbox without KVM) may still be starting dockerd
+// when SSH answers: systemctl restart waits for that start job first (3-6 min seen under TCG).
+constexpr int k_restart_timeout = 600;
 constexpr int k_lock_attempts = 5;
 
 enum class Privilege { root, sudo };

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -88,6 +90,27 @@ ProbeResult probe_tcp(const std::string& host, int port, int timeout_ms, ReadFir
   }
   freeaddrinfo(addresses);
   return result;
+}
+
+Result<int> free_local_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail("socket: cannot pick a free port");
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  if (port <= 0) {
+    return fail("cannot pick a free port on 127.0.0.1");
+  }
+  return port;
 }
 
 } // namespace dm

@@ -19,4 +19,7 @@ struct ProbeResult {
 enum class ReadFirstLine { no, yes };
 ProbeResult probe_tcp(const std::string& host, int port, int timeout_ms, ReadFirstLine read);
 
+// A TCP port free on 127.0.0.1 now (bound and released: a hypervisor's forward binds it next).
+Result<int> free_local_port();
+
 } // namespace dm

@@ -4,6 +4,8 @@
 #include "drivers/generic/generic_driver.h"
 #include "drivers/google/google_driver.h"
 #include "drivers/local/local_driver.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "drivers/virtualbox/virtualbox_driver.h"
 
 #include <fmt/format.h>
 
@@ -16,6 +18,10 @@ const std::vector<DriverEntry>& driver_table() {
       {"generic", "An existing Linux server reached over SSH", generic_driver_flags(),
        make_generic_driver,
        "The server itself was left as it is: the generic driver only forgets it."},
+      {"virtualbox", "A VirtualBox VM from a cloud image, driven through VBoxManage",
+       virtualbox_driver_flags(), make_virtualbox_driver, ""},
+      {"qemu", "A VM from a cloud image run by QEMU (bridge network as root, else user networking)",
+       qemu_driver_flags(), make_qemu_driver, ""},
       {"amazonec2", "An Amazon EC2 instance (EC2 Query API; key pair and security group made "
                     "and removed with it)",
        amazonec2_driver_flags(), make_amazonec2_driver, ""},

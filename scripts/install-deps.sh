@@ -17,6 +17,7 @@ packages=(
   debootstrap iptables iproute2 util-linux procps psmisc kmod
   openssh-client python3 busybox-static curl openssl bc time sshfs ccache xorriso jq
   zsh fish bash-completion man-db dpkg-dev lintian
+  qemu-system-x86 qemu-utils e2fsprogs fdisk
 )
 # tests/e2e/test_host_services.sh runs this script inside a machine with a short
 # list (DMACHINE_DEPS_PACKAGES) to check that no service changes state.

@@ -53,9 +53,11 @@ constexpr const char* k_user_settings = R"(    gecos: "dmachine"
     sudo: "ALL=(ALL) NOPASSWD:ALL"
     ssh_authorized_keys:
 )";
-// No password logins, no package updates, hostname and /etc/hosts from meta-data.
+// No password logins, no package updates, hostname and /etc/hosts from meta-data; no RSA host
+// key (generating it took 24 s of a boot under TCG; dmachine pins ed25519 and ECDSA keys too).
 constexpr const char* k_system_settings = R"(disable_root: true
 ssh_pwauth: false
+ssh_genkeytypes: ["ed25519", "ecdsa"]
 package_update: false
 package_upgrade: false
 package_reboot_if_required: false

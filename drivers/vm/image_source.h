@@ -38,6 +38,10 @@ struct ImageSource {
 inline constexpr std::string_view k_default_image_url =
     "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2";
 inline constexpr std::string_view k_default_image_sums_name = "SHA512SUMS";
+// The same image as a raw disk, listed in the same SHA512SUMS: VirtualBox's convertfromraw
+// reads raw images (its qcow2 support is not to be relied on).
+inline constexpr std::string_view k_default_raw_image_url =
+    "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.raw";
 ImageSource default_image_source();
 
 // image: an http(s) URL, a file:// URL or a path; checksum: "" (none), sha256:<hex>,

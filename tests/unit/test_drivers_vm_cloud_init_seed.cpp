@@ -118,6 +118,7 @@ TEST_CASE("user-data: the SSH user, its key, sudo, nothing from the network", "[
                  "test@dmachine\"\n"
                  "disable_root: true\n"
                  "ssh_pwauth: false\n"
+                 "ssh_genkeytypes: [\"ed25519\", \"ecdsa\"]\n"
                  "package_update: false\n"
                  "package_upgrade: false\n"
                  "package_reboot_if_required: false\n"
@@ -142,6 +143,8 @@ TEST_CASE("user-data: the SSH user, its key, sudo, nothing from the network", "[
   CHECK(doc["users"][0]["name"].as<std::string>() == "docker");
   CHECK(doc["users"][0]["ssh_authorized_keys"][0].as<std::string>() == k_ed25519);
   CHECK(doc["ssh_pwauth"].as<bool>() == false);
+  CHECK(doc["ssh_genkeytypes"].as<std::vector<std::string>>() ==
+        std::vector<std::string>{"ed25519", "ecdsa"});
   CHECK(doc["package_update"].as<bool>() == false);
 }
 
