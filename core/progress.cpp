@@ -1,6 +1,7 @@
 #include "core/progress.h"
 
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <ctime>
 #include <fmt/format.h>
@@ -37,6 +38,10 @@ Progress::Progress(std::ostream& out, ProgressStyle style, std::string prefix,
     m_ticker = std::thread([this] { tick_loop(); });
   }
 }
+
+Progress::Progress(Progress& parent, std::string prefix)
+    : m_out(parent.m_out), m_parent(&parent), m_style(parent.m_style), m_color(parent.m_color),
+      m_prefix(std::move(prefix)) {}
 
 Progress::~Progress() {
   {
@@ -75,6 +80,17 @@ void Progress::draw_live() {
   m_out << line << std::flush;
 }
 
+void Progress::write_plain(const std::string& line) {
+  // Another Progress may own a live line on the same stream (a cluster's nodes under the
+  // command's line): the line then goes above it instead of into it.
+  Progress* live = active_live_progress();
+  if (live != nullptr && live != this && &live->m_out == &m_out) {
+    live->note(line);
+    return;
+  }
+  m_out << line << "\n" << std::flush;
+}
+
 void Progress::step(const std::string& name) {
   if (!m_current.empty()) {
     done();
@@ -84,7 +100,9 @@ void Progress::step(const std::string& name) {
   m_detail.clear();
   m_frame = 0;
   m_started = std::chrono::steady_clock::now();
-  if (m_style == ProgressStyle::live) {
+  if (m_parent != nullptr && m_style == ProgressStyle::live) {
+    m_parent->update(m_prefix + name);
+  } else if (m_style == ProgressStyle::live) {
     draw_live();
   }
 }
@@ -96,12 +114,21 @@ void Progress::finish(bool ok) {
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+  if (m_parent != nullptr && m_style == ProgressStyle::live) {
+    std::string mark = ok ? painted(m_color, "32", "ok") : painted(m_color, "31", "!!");
+    std::string line = fmt::format("    {} {}{} ({:.1f}s)", mark, m_prefix, m_current, seconds);
+    m_current.clear();
+    m_detail.clear();
+    m_parent->update("");
+    m_parent->note(line); // the parent's mutex, not ours, guards the shared line
+    return;
+  }
   if (m_style == ProgressStyle::live) {
     std::string mark = ok ? painted(m_color, "32", "ok") : painted(m_color, "31", "!!");
     m_out << fmt::format("\r\033[K  {} {}{} ({:.1f}s)\n", mark, m_prefix, m_current, seconds);
   } else {
-    m_out << fmt::format("[{}] {}{}: {} ({:.1f}s)\n", timestamp(), m_prefix, m_current,
-                         ok ? "done" : "failed", seconds);
+    write_plain(fmt::format("[{}] {}{}: {} ({:.1f}s)", timestamp(), m_prefix, m_current,
+                            ok ? "done" : "failed", seconds));
   }
   m_out << std::flush;
   m_current.clear();
@@ -113,6 +140,10 @@ void Progress::done() { finish(true); }
 void Progress::failed() { finish(false); }
 
 void Progress::note(const std::string& text) {
+  if (m_parent != nullptr && m_style == ProgressStyle::live) {
+    m_parent->note(text);
+    return;
+  }
   std::lock_guard lock(m_mutex);
   if (m_style == ProgressStyle::live) {
     m_out << "\r\033[K" << text << "\n" << std::flush;
@@ -120,11 +151,17 @@ void Progress::note(const std::string& text) {
       draw_live();
     }
   } else {
-    m_out << fmt::format("[{}] {}{}\n", timestamp(), m_prefix, text) << std::flush;
+    write_plain(fmt::format("[{}] {}{}", timestamp(), m_prefix, text));
   }
 }
 
 void Progress::update(const std::string& detail) {
+  if (m_parent != nullptr) {
+    if (m_style == ProgressStyle::live && !m_current.empty()) {
+      m_parent->update(m_prefix + m_current + (detail.empty() ? "" : ": " + detail));
+    }
+    return;
+  }
   std::lock_guard lock(m_mutex);
   if (m_style == ProgressStyle::live && !m_current.empty()) {
     m_detail = detail;
@@ -143,9 +180,25 @@ ProgressColor progress_color(ProgressStyle style, const char* no_color_env) {
   return style == ProgressStyle::live && !refused ? ProgressColor::on : ProgressColor::off;
 }
 
+namespace {
+std::atomic<Progress*> g_active_live{nullptr};
+} // namespace
+
 StderrProgress::StderrProgress(std::ostream& err, std::string prefix)
     : Progress(err, progress_style_for_stderr(), std::move(prefix), ProgressTicker::on,
-               progress_color(progress_style_for_stderr(), std::getenv("NO_COLOR"))) {}
+               progress_color(progress_style_for_stderr(), std::getenv("NO_COLOR"))) {
+  if (style() == ProgressStyle::live) {
+    Progress* none = nullptr;
+    g_active_live.compare_exchange_strong(none, this);
+  }
+}
+
+StderrProgress::~StderrProgress() {
+  Progress* self = this;
+  g_active_live.compare_exchange_strong(self, nullptr);
+}
+
+Progress* active_live_progress() { return g_active_live.load(); }
 
 Result<void> run_step(Progress& progress, const std::string& name,
                       const std::function<Result<void>()>& body) {

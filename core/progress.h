@@ -23,6 +23,10 @@ class Progress {
 public:
   Progress(std::ostream& out, ProgressStyle style, std::string prefix = "",
            ProgressTicker ticker = ProgressTicker::off, ProgressColor color = ProgressColor::off);
+  // Steps inside the parent's current step (a driver's steps inside "create machine"): on a
+  // live line they show as the parent's detail and end as indented lines of their own; plain
+  // output prints them as lines of their own, as any Progress does.
+  Progress(Progress& parent, std::string prefix);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -43,9 +47,12 @@ private:
   void finish(bool ok);
   // The current step's live line; m_mutex held.
   void draw_live();
+  // A plain line (no newline given); m_mutex held.
+  void write_plain(const std::string& line);
   void tick_loop();
 
   std::ostream& m_out;
+  Progress* m_parent = nullptr;
   ProgressStyle m_style;
   ProgressColor m_color;
   std::string m_prefix;
@@ -71,7 +78,12 @@ ProgressColor progress_color(ProgressStyle style, const char* no_color_env);
 class StderrProgress : public Progress {
 public:
   explicit StderrProgress(std::ostream& err, std::string prefix = "");
+  ~StderrProgress();
 };
+
+// The live StderrProgress of this process while one exists (commands show one at a time),
+// else nullptr: a layer that cannot be handed it (a driver) nests its steps in it.
+Progress* active_live_progress();
 
 // Runs one named step: shows it, runs body, marks it done or failed; a failure
 // comes back with the step's name in front.

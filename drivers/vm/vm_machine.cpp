@@ -175,10 +175,14 @@ Result<void> check_disk_size(long disk_size_mb, std::uint64_t virtual_size,
   return {};
 }
 
-VmProgress::VmProgress(const DriverContext& context)
-    : m_progress(std::cerr, progress_style_for_stderr(),
-                 progress_style_for_stderr() == ProgressStyle::live ? ""
-                                                                    : context.machine_name + ": ") {}
+VmProgress::VmProgress(const DriverContext& context) {
+  if (Progress* command = active_live_progress()) {
+    m_progress = std::make_unique<Progress>(*command, "");
+  } else {
+    m_progress = std::make_unique<Progress>(std::cerr, ProgressStyle::plain,
+                                            context.machine_name + ": ");
+  }
+}
 
 Result<BaseImage> fetch_base_image(const VmOptions& options, const VmFlagNames& names,
                                    const DriverContext& context) {

@@ -145,10 +145,10 @@ SshTarget vm_ssh_target(const VmMachine& machine, const DriverContext& context,
 class VmProgress {
 public:
   explicit VmProgress(const DriverContext& context);
-  Progress& get() { return m_progress; }
+  Progress& get() { return *m_progress; }
 
 private:
-  Progress m_progress;
+  std::unique_ptr<Progress> m_progress;
 };
 
 } // namespace dm::vm

@@ -74,3 +74,39 @@ TEST_CASE("NO_COLOR with a value turns colour off", "[progress]") {
   CHECK(progress_color(ProgressStyle::live, "1") == ProgressColor::off);
   CHECK(progress_color(ProgressStyle::plain, nullptr) == ProgressColor::off);
 }
+
+TEST_CASE("a child progress shows its steps inside the parent's live line", "[progress]") {
+  std::ostringstream out;
+  {
+    Progress parent(out, ProgressStyle::live, "", ProgressTicker::off, ProgressColor::off);
+    parent.step("create machine (qemu)");
+    Progress child(parent, "");
+    child.step("image disk.qcow2");
+    child.update("downloading 50%");
+    child.done();
+    child.step("start the VM");
+    child.failed();
+    parent.failed();
+  }
+  const std::string text = out.str();
+  CHECK(mentions(text, "\r\033[K  - create machine (qemu): image disk.qcow2: downloading 50%"));
+  CHECK(mentions(text, "\r\033[K    ok image disk.qcow2 ("));
+  CHECK(mentions(text, "\r\033[K    !! start the VM ("));
+  CHECK(mentions(text, "\r\033[K  !! create machine (qemu) ("));
+  // The child's lines come before the parent's own end.
+  CHECK(text.find("    ok image") < text.find("  !! create machine"));
+}
+
+TEST_CASE("a child of a plain progress prints plain lines of its own", "[progress]") {
+  std::ostringstream out;
+  {
+    Progress parent(out, ProgressStyle::plain);
+    parent.step("create machine (qemu)");
+    Progress child(parent, "q1: ");
+    child.step("image disk.qcow2");
+    child.done();
+    parent.done();
+  }
+  CHECK(mentions(out.str(), "] q1: image disk.qcow2: done ("));
+  CHECK(mentions(out.str(), "] create machine (qemu): done ("));
+}
