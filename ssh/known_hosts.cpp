@@ -101,6 +101,21 @@ Result<KnownHostMatch> match_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::st
   }
 }
 
+PinnedKey find_pinned_key(LIBSSH2_KNOWNHOSTS* hosts, std::string_view key) {
+  const std::string wanted = base64(key);
+  PinnedKey found = PinnedKey::none;
+  libssh2_knownhost* previous = nullptr;
+  libssh2_knownhost* entry = nullptr;
+  while (libssh2_knownhost_get(hosts, &entry, previous) == 0) {
+    if (entry->key != nullptr && wanted == entry->key) {
+      return PinnedKey::this_key;
+    }
+    found = PinnedKey::other_keys;
+    previous = entry;
+  }
+  return found;
+}
+
 Result<void> add_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host, int port,
                             std::string_view key, int key_type) {
   const std::string name = known_hosts_name(host, port);
@@ -208,6 +223,16 @@ Result<HostKeyCheck> verify_or_pin_host_key(LIBSSH2_SESSION* session, const std:
                 fmt::format("the SSH host key of {} has changed since it was pinned in {}; this "
                             "may be an attack (or the host was reinstalled). Refusing to connect. "
                             "If the change is expected, delete that file to pin the new key",
+                            known_hosts_name(host, port), known_hosts.string()));
+  }
+  // A machine is one host: at a new address (an EC2 or GCE start, a changed record) it must
+  // still show a key pinned for it before, never a new one.
+  if (find_pinned_key(hosts->get(), offered) == PinnedKey::other_keys) {
+    return fail(ErrorKind::host_key_changed,
+                fmt::format("{} shows an SSH host key that is not the one pinned for this "
+                            "machine in {} (at its earlier address); this may be an attack. "
+                            "Refusing to connect. If the machine was reinstalled, delete that "
+                            "file to pin the new key",
                             known_hosts_name(host, port), known_hosts.string()));
   }
   DM_TRY(add_known_host(hosts->get(), host, port, offered, key_type));

@@ -24,6 +24,9 @@ Result<HostKeyCheck> verify_or_pin_host_key(LIBSSH2_SESSION* session, const std:
 enum class KnownHostMatch { matched, not_found, changed };
 Result<KnownHostMatch> match_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host,
                                         int port, std::string_view key, int key_type);
+// Whether key is pinned under any name (a machine is one host, whatever its address).
+enum class PinnedKey { none, this_key, other_keys };
+PinnedKey find_pinned_key(LIBSSH2_KNOWNHOSTS* hosts, std::string_view key);
 Result<void> add_known_host(LIBSSH2_KNOWNHOSTS* hosts, const std::string& host, int port,
                             std::string_view key, int key_type);
 Result<std::string> render_known_hosts(LIBSSH2_KNOWNHOSTS* hosts);

@@ -59,3 +59,24 @@ TEST_CASE("strict base64 decoding", "[known_hosts]") {
   CHECK_FALSE(dm::base64_decode("Y-Jj"));
   CHECK_FALSE(dm::base64_decode("===="));
 }
+
+TEST_CASE("a machine's key is looked for under every name it was pinned with", "[known_hosts]") {
+  LIBSSH2_SESSION* session = libssh2_session_init();
+  REQUIRE(session != nullptr);
+  LIBSSH2_KNOWNHOSTS* hosts = libssh2_knownhost_init(session);
+  REQUIRE(hosts != nullptr);
+  const std::string type = "ssh-ed25519";
+  const std::string key = ssh_string(type) + ssh_string(std::string(32, 'A'));
+  const std::string other = ssh_string(type) + ssh_string(std::string(32, 'B'));
+
+  CHECK(dm::find_pinned_key(hosts, key) == dm::PinnedKey::none);
+  REQUIRE(dm::add_known_host(hosts, "10.213.241.5", 22, key, LIBSSH2_HOSTKEY_TYPE_ED25519));
+  // At a new address (an EC2 start), the same key is the machine; another key is not.
+  CHECK(dm::match_known_host(hosts, "10.213.241.9", 22, key, LIBSSH2_HOSTKEY_TYPE_ED25519)
+            .value() == dm::KnownHostMatch::not_found);
+  CHECK(dm::find_pinned_key(hosts, key) == dm::PinnedKey::this_key);
+  CHECK(dm::find_pinned_key(hosts, other) == dm::PinnedKey::other_keys);
+
+  libssh2_knownhost_free(hosts);
+  libssh2_session_free(session);
+}
