@@ -217,6 +217,12 @@ cat >"$root/etc/systemd/system/systemd-networkd-wait-online.service.d/dmachine.c
 ExecStart=
 ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30
 EOF
+# Like a publisher's cloud image, the engine is not running at first boot: the
+# provisioner enables and starts it (starting it at boot too cost a TCG boot about
+# a minute, and the provisioner's restart then waited for that start to finish).
+rm -f "$root"/etc/systemd/system/*.wants/docker.service \
+      "$root"/etc/systemd/system/*.wants/docker.socket \
+      "$root"/etc/systemd/system/*.wants/containerd.service
 # No periodic apt run at boot or later.
 for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
