@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <system_error>
+#include <thread>
 
 namespace dm::vm {
 
@@ -106,7 +107,10 @@ Result<VmOptions> parse_vm_options(const DriverOptions& options, const VmFlagNam
   auto memory = parse_bounded(options, names.memory, defaults.memory_mb, 128, 1048576, "MB");
   DM_TRY(memory);
   parsed.memory_mb = *memory;
-  auto cpus = parse_bounded(options, names.cpus, defaults.cpus, 1, 256, "CPUs");
+  // -1: every CPU of this computer (docker-machine's --virtualbox-cpu-count -1).
+  const bool all_cpus = options.get(names.cpus) == "-1";
+  auto cpus = all_cpus ? Result<long>(std::clamp<long>(std::thread::hardware_concurrency(), 1, 256))
+                       : parse_bounded(options, names.cpus, defaults.cpus, 1, 256, "CPUs");
   DM_TRY(cpus);
   parsed.cpus = *cpus;
   auto disk = parse_bounded(options, names.disk_size, defaults.disk_size_mb, 1, 16777216, "MB");

@@ -122,11 +122,16 @@ TEST_CASE("vm options: defaults, limits and flag names", "[vm_machine]") {
   CHECK(parsed->cpus == 2);
   CHECK(parsed->image.checksum.sums_url == "http://127.0.0.1:8000/SHA256SUMS");
 
+  // -1: every CPU of this computer, as docker-machine's --virtualbox-cpu-count -1.
+  parsed = parse_vm_options(options_of({{"qemu-cpus", {"-1"}}}), names, defaults);
+  REQUIRE(parsed);
+  CHECK(parsed->cpus == std::max(1L, static_cast<long>(std::thread::hardware_concurrency())));
+
   for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
            {"qemu-memory", "12x"},
            {"qemu-memory", "64"},
            {"qemu-cpus", "0"},
-           {"qemu-cpus", "-1"},
+           {"qemu-cpus", "-2"},
            {"qemu-disk-size", "99999999999999999999"},
            {"qemu-network-cidr", "127.0.0.0/8"},
            {"qemu-network-cidr", "10.0.0.0/31"},
