@@ -16,5 +16,5 @@ echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 build-asan/unit_tests
 echo "== fuzzing: every parser of outside input under libFuzzer (clang, ASan+UBSan)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
-echo "== unit and e2e tests (ctest)"
-ctest --test-dir build --output-on-failure "$@"
+echo "== unit and e2e tests (ctest; the VM suites run beside the others)"
+ctest --test-dir build --output-on-failure -j2 "$@"

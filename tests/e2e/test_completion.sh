@@ -64,7 +64,10 @@ expected_local=$(dm create --driver local --help | grep -o -- '--local-[a-z-]*' 
 check_eq "create --driver local --local-<TAB>: every local flag --help lists" "$expected_local" "$local_flags"
 check_eq "create --driver local --generic-<TAB>: no other driver's flags" "" \
   "$(complete_words dmachine create --driver local --generic-)"
-check_contains "create --driver <TAB>: driver names" "generic local" "$(complete_words dmachine create --driver '')"
+# Every driver of the table, in the table's sorted order, and nothing else.
+check_eq "create --driver <TAB>: driver names" \
+  "$("$DMACHINE" create --help | sed -n 's/^  \([a-z0-9]*\)  .*/\1/p' | grep . | sort | tr '\n' ' ' | sed 's/ $//')" \
+  "$(complete_words dmachine create --driver '')"
 check_contains "env --shell <TAB>: shells" "fish" "$(complete_words dmachine env --shell f)"
 check_eq "cluster <TAB> st: subcommands" "status" "$(complete_words dmachine cluster st)"
 check_eq "cluster status <TAB>: cluster names" "prod" "$(complete_words dmachine cluster status '')"
