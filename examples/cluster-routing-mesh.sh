@@ -53,13 +53,22 @@ for _ in $(seq 1 90); do
 done
 docker service ps web --filter desired-state=running --format '{{.Name}} on {{.Node}}: {{.CurrentState}}'
 [ "$running" -ge "$replicas" ] || { echo "only $running of $replicas tasks run" >&2; exit 1; }
+if docker service inspect edge >/dev/null 2>&1; then
+  node_count=$(echo $nodes | wc -w)
+  echo "Waiting for the edge service on each of the $node_count nodes..."
+  for _ in $(seq 1 90); do
+    edges=$(docker service ps edge --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+    [ "$edges" -ge "$node_count" ] && break
+    sleep 2
+  done
+fi
 
 echo "Requests through every node's IP:"
 for node in $nodes; do
   ip=$("$dm" ip "$node")
   for _ in 1 2 3; do
     answer=""
-    for _ in $(seq 1 10); do # the edge/ingress on a node may need a moment
+    for _ in $(seq 1 20); do # the edge/ingress on a node may need a moment
       answer=$(curl -s -m 3 "http://$ip:$port/index.html" || true)
       [ -n "$answer" ] && break
       sleep 1
