@@ -45,22 +45,22 @@ else
     local/web:1 /bin/busybox nc -ll -p 8080 -e /bin/busybox nc tasks.web 8080 >/dev/null
 fi
 
+# wait_running SERVICE COUNT: until COUNT of its tasks run (at most 3 minutes); sets running.
+wait_running() {
+  for _ in $(seq 1 90); do
+    running=$(docker service ps "$1" --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+    [ "$running" -ge "$2" ] && return
+    sleep 2
+  done
+}
 echo "Waiting for $replicas running tasks..."
-for _ in $(seq 1 90); do
-  running=$(docker service ps web --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
-  [ "$running" -ge "$replicas" ] && break
-  sleep 2
-done
+wait_running web "$replicas"
 docker service ps web --filter desired-state=running --format '{{.Name}} on {{.Node}}: {{.CurrentState}}'
 [ "$running" -ge "$replicas" ] || { echo "only $running of $replicas tasks run" >&2; exit 1; }
 if docker service inspect edge >/dev/null 2>&1; then
   node_count=$(echo $nodes | wc -w)
   echo "Waiting for the edge service on each of the $node_count nodes..."
-  for _ in $(seq 1 90); do
-    edges=$(docker service ps edge --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
-    [ "$edges" -ge "$node_count" ] && break
-    sleep 2
-  done
+  wait_running edge "$node_count"
 fi
 
 echo "Requests through every node's IP:"
