@@ -525,11 +525,7 @@ private:
   Result<void> make_security_groups() {
     m_s.group_ids.clear();
     for (const auto& name : m_s.group_names) {
-      auto body = call(
-          "DescribeSecurityGroups",
-          describe_security_groups_params({}, {{"group-name", {name}}, {"vpc-id", {m_s.vpc_id}}}));
-      DM_TRY(body);
-      auto groups = parse_security_groups(*body);
+      auto groups = find_security_group(name);
       DM_TRY(groups);
       std::string group_id;
       std::vector<Ec2Permission> existing;
@@ -543,10 +539,21 @@ private:
         std::vector<Ec2Tag> group_tags = {{k_tag_store, m_s.store_id}};
         append(params, tag_specification_params(1, "security-group", group_tags));
         auto made = call("CreateSecurityGroup", params);
-        DM_TRY(made);
-        auto id = parse_group_id(*made);
-        DM_TRY(id);
-        group_id = *id;
+        if (!made && has_code(made.error(), "InvalidGroup.Duplicate")) {
+          // Another create (a cluster's machines are made in parallel) made it meanwhile.
+          groups = find_security_group(name);
+          DM_TRY(groups);
+          if (groups->empty()) {
+            return fail(made.error());
+          }
+          group_id = groups->front().group_id;
+          existing = groups->front().ingress;
+        } else {
+          DM_TRY(made);
+          auto id = parse_group_id(*made);
+          DM_TRY(id);
+          group_id = *id;
+        }
       }
       m_s.group_ids.push_back(group_id);
       if (!m_s.group_readonly) {
@@ -554,6 +561,15 @@ private:
       }
     }
     return {};
+  }
+
+  // The groups of that name in the machine's VPC (none or one).
+  Result<std::vector<Ec2SecurityGroup>> find_security_group(const std::string& name) {
+    auto body = call(
+        "DescribeSecurityGroups",
+        describe_security_groups_params({}, {{"group-name", {name}}, {"vpc-id", {m_s.vpc_id}}}));
+    DM_TRY(body);
+    return parse_security_groups(*body);
   }
 
   // Adds the rules the group lacks (by protocol and port); a rule that exists in another

@@ -3,11 +3,12 @@
 # instances are real local machines: create (throttled RunInstances retried) -> ssh ->
 # env + docker run -> stop -> start (new public IP: record, certificate and env follow)
 # -> restart -> kill -> rm, and the emulator then holds nothing. Failures at each step
+# (image not found, quota, throttling beyond the retries, SSH never answers, Ctrl-C)
 # leave nothing behind; --debug shows the EC2 actions and no secret; ls over 20 EC2
 # machines asks DescribeInstances once; a 1+2 swarm cluster with a service answering on
 # every node, its swarm ports open to the group's members only.
 source "$(dirname "$0")/lib.sh"
-export LOCAL_SUBNET=10.213.241.0/24 LOCAL_BRIDGE=dmec2d0
+export LOCAL_SUBNET="${DM_EC2_E2E_SUBNET:-10.213.241.0/24}" LOCAL_BRIDGE="${DM_EC2_E2E_BRIDGE:-dmec2d0}"
 e2e_init
 command -v docker >/dev/null || skip "no docker client on PATH"
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is missing"
@@ -231,6 +232,19 @@ check_exit "rm" 0 dm rm -y ec2a
 ctl wait-idle 60 >/dev/null 2>&1
 check_exit "the emulator holds nothing (instance, key pair, group, host)" 0 ctl check-empty
 sed 's/^/  | /' /tmp/dm-e2e-last.out | head
+
+# --- SSH never answers ----------------------------------------------------------------
+log "SSH never answers (the driver waits its full bound, 300 s)"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"fault": "no-ssh", "count": 1}' \
+  "http://127.0.0.1:$PORT/_emulator/fault" >/dev/null
+started=$SECONDS
+check_exit "a create whose instance never answers SSH fails" 1 \
+  dm create -d amazonec2 "${ENDPOINT[@]}" ec2s
+log "it gave up after $((SECONDS - started)) s"
+check_contains "and says SSH did not answer" "SSH" "$(cat /tmp/dm-e2e-last.out)"
+ctl wait-idle 120 >/dev/null 2>&1
+check_exit "it leaves nothing in the emulator" 0 ctl check-empty
+check_eq "and nothing in the store" "" "$(ls "$E2E_STORE/machines" 2>/dev/null)"
 
 # --- Ctrl-C while the instance boots ---------------------------------------------------
 log "Ctrl-C during create"
