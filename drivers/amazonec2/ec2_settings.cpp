@@ -1,5 +1,6 @@
 #include "drivers/amazonec2/ec2_settings.h"
 
+#include "core/json_fields.h"
 #include "core/machine_record.h"
 #include "drivers/amazonec2/ec2_machine_spec.h"
 
@@ -44,19 +45,6 @@ int int_of(const json& config, const char* key, int fallback) {
 bool bool_of(const json& config, const char* key) {
   auto it = config.find(key);
   return it != config.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::vector<std::string> list_of(const json& config, const char* key) {
-  std::vector<std::string> values;
-  auto it = config.find(key);
-  if (it != config.end() && it->is_array()) {
-    for (const auto& item : *it) {
-      if (item.is_string()) {
-        values.push_back(item.get<std::string>());
-      }
-    }
-  }
-  return values;
 }
 
 std::string id_or_empty(const std::string& id, const char* prefix) {
@@ -177,13 +165,13 @@ Ec2Settings settings_from_json(const json& config) {
   s.zone = text_of(config, "Zone", s.zone);
   s.vpc_id = id_or_empty(text_of(config, "VpcId"), "vpc");
   s.subnet_id = id_or_empty(text_of(config, "SubnetId"), "subnet");
-  s.group_names = list_of(config, "SecurityGroupNames");
-  s.group_ids = ids_only(list_of(config, "SecurityGroupIds"), "sg");
+  s.group_names = string_list_field(config, "SecurityGroupNames");
+  s.group_ids = ids_only(string_list_field(config, "SecurityGroupIds"), "sg");
   if (s.group_ids.empty() && valid_ec2_id(text_of(config, "SecurityGroupId"), "sg")) {
     s.group_ids = {text_of(config, "SecurityGroupId")}; // records older than Feb 2016
   }
   s.group_readonly = bool_of(config, "SecurityGroupReadOnly");
-  s.open_ports = list_of(config, "OpenPorts");
+  s.open_ports = string_list_field(config, "OpenPorts");
   s.tags = text_of(config, "Tags");
   s.device_name = text_of(config, "DeviceName", s.device_name);
   s.root_size = int_of(config, "RootSize", s.root_size);

@@ -1,5 +1,6 @@
 #include "drivers/google/google_driver.h"
 
+#include "core/json_fields.h"
 #include "drivers/google/credentials.h"
 #include "drivers/google/gce_api.h"
 #include "drivers/google/gce_requests.h"
@@ -79,20 +80,6 @@ std::string image_path(const std::string& image) {
   return "projects/" + image;
 }
 
-// A list of strings from the stored record (untrusted): other elements are skipped.
-std::vector<std::string> strings_at(const json& config, const char* key) {
-  std::vector<std::string> values;
-  auto it = config.find(key);
-  if (it != config.end() && it->is_array()) {
-    for (const auto& item : *it) {
-      if (item.is_string()) {
-        values.push_back(item.get<std::string>());
-      }
-    }
-  }
-  return values;
-}
-
 long long unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -120,14 +107,14 @@ public:
     m_project = config.value("Project", "");
     m_tags = config.value("Tags", "");
     m_use_existing = config.value("UseExisting", false);
-    m_open_ports = strings_at(config, "OpenPorts");
+    m_open_ports = string_list_field(config, "OpenPorts");
     m_endpoint = config.value("Endpoint", "");
     m_credentials_source = config.value("CredentialsSource", "");
     m_credentials_path = config.value("CredentialsPath", "");
-    m_firewall_rules = strings_at(config, "FirewallRules");
-    m_firewall_tags = strings_at(config, "FirewallTags");
+    m_firewall_rules = string_list_field(config, "FirewallRules");
+    m_firewall_tags = string_list_field(config, "FirewallTags");
     m_instance_owned = config.value("InstanceOwned", false);
-    m_added_tags = strings_at(config, "AddedTags");
+    m_added_tags = string_list_field(config, "AddedTags");
   }
 
   [[nodiscard]] json config() const override {
